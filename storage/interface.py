@@ -1,0 +1,133 @@
+"""The storage interface the service depends on. SQLite implements it (:mod:`storage.sqlite`);
+a PostgreSQL backend can implement the same protocol for multi-machine use.
+
+Every method that changes data takes ``now`` from the caller; none reads the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from rules.models import RuleMatch
+from storage.models import (
+    AlertRecord,
+    AlertStatus,
+    ArticleOutcome,
+    ArticleRecord,
+    Counts,
+    DigestEntry,
+    FetchLogEntry,
+    MatchRecord,
+    Mute,
+    NewArticle,
+    SourceDef,
+    SourceState,
+    SourceUpdate,
+)
+
+
+class Store(Protocol):
+    """Persistence for sources, articles, matches, the alert outbox, the fetch log and mutes."""
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def close(self) -> None: ...
+
+    # -- sources ---------------------------------------------------------------------------
+    def sync_sources(self, sources: Sequence[SourceDef], now: datetime) -> None:
+        """Insert new sources, update changed configured URLs/kinds, un-retire re-added ones.
+        Sources no longer configured are kept (history) but marked retired."""
+
+    def get_source(self, name: str) -> SourceState | None: ...
+
+    def list_sources(self) -> list[SourceState]: ...
+
+    def update_source(self, name: str, update: SourceUpdate) -> None:
+        """Apply the non-``None`` fields of ``update``."""
+
+    def record_fetch(self, entry: FetchLogEntry) -> None:
+        """Append to the fetch log and update the source's health in one transaction:
+        ``ok``/``not_modified`` set last_success_at, clear failing_since and
+        consecutive_failures; ``error`` sets last_error(_at), increments consecutive_failures
+        and sets failing_since if unset. ``items`` adds to items_seen; ``new_items > 0`` sets
+        last_new_item_at."""
+
+    def fetch_log(self, source: str | None = None, limit: int = 50) -> list[FetchLogEntry]:
+        """Newest first."""
+
+    # -- articles --------------------------------------------------------------------------
+    def known_article(self, canonical_url: str, guid: str | None = None) -> int | None:
+        """The id of a stored article with this canonical URL (or GUID), else ``None``.
+        Used to skip fetching pages already stored."""
+
+    def add_article_source(self, article_id: int, source: str, now: datetime) -> None:
+        """Remember that ``source`` also carried an already stored article (idempotent); also
+        adds it to ``also_reported_by`` of that article's alerts."""
+
+    def record_article(
+        self,
+        article: NewArticle,
+        matches: Sequence[RuleMatch],
+        alerts: Mapping[str, Sequence[str]],
+        now: datetime,
+        muted_rules: Sequence[str] = (),
+    ) -> ArticleOutcome:
+        """Store an article, its matches and its outbox alerts in ONE transaction.
+
+        Deduplicates on canonical URL, then GUID, then content hash: a duplicate is not stored
+        again, its source is added to the article's sources (and to ``also_reported_by`` of
+        its alerts), and no new alerts are created. ``alerts`` maps channel name to the rule
+        ids that channel should be told about (already filtered by the channel's rule filter);
+        each (article, channel) pair gets at most one alert, ever. Matches of ``muted_rules``
+        are stored with ``muted=True``; an alert whose rules are all muted gets status
+        ``muted`` instead of ``pending``.
+        """
+
+    def get_article(self, article_id: int) -> ArticleRecord: ...
+
+    def article_matches(self, article_id: int) -> list[MatchRecord]: ...
+
+    def articles_between(self, start: datetime, end: datetime) -> list[ArticleRecord]:
+        """Articles first seen in [start, end), oldest first (for backtests)."""
+
+    def search(self, query: str, limit: int = 20) -> list[ArticleRecord]:
+        """Full-text search over title and text (SQLite FTS5)."""
+
+    # -- alerts (outbox) -------------------------------------------------------------------
+    def due_alerts(self, now: datetime, limit: int = 100) -> list[AlertRecord]:
+        """Pending alerts whose next_attempt_at is unset or <= now, oldest first."""
+
+    def list_alerts(
+        self, status: AlertStatus | None = None, limit: int = 100
+    ) -> list[AlertRecord]: ...
+
+    def get_alert(self, alert_id: str) -> AlertRecord: ...
+
+    def mark_alert_sent(self, alert_id: str, now: datetime) -> None: ...
+
+    def mark_alert_retry(
+        self, alert_id: str, now: datetime, error: str, next_attempt_at: datetime
+    ) -> None:
+        """Count a failed attempt; stays pending until next_attempt_at."""
+
+    def mark_alert_failed(self, alert_id: str, now: datetime, error: str) -> None:
+        """Give up (past the retry horizon); the alert is kept with status ``failed``."""
+
+    def retry_alert(self, alert_id: str, now: datetime) -> None:
+        """Put a failed (or pending) alert back to pending, due now."""
+
+    # -- digest ----------------------------------------------------------------------------
+    def digest_entries(self, start: datetime, end: datetime) -> list[DigestEntry]:
+        """Articles with at least one match, first seen in [start, end), newest first."""
+
+    # -- mutes -----------------------------------------------------------------------------
+    def add_mute(self, mute: Mute) -> None: ...
+
+    def remove_mute(self, kind: str, target: str) -> bool: ...
+
+    def active_mutes(self, now: datetime) -> list[Mute]: ...
+
+    # -- stats -----------------------------------------------------------------------------
+    def counts(self) -> Counts: ...
+

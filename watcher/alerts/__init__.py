@@ -1,0 +1,1 @@
+"""Alert channels (webhook, email, log, chat formats) and the outbox delivery loop."""
