@@ -1,0 +1,194 @@
+"""Config parsing: the public keys, defaults, secrets and clear errors for every mistake."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+
+import pytest
+
+from watcher.config import EmailAlert, Secret, WebhookAlert, load_config, parse_duration
+from watcher.errors import ConfigError
+
+FULL = """
+[storage]
+path = "data/watcher.db"
+
+[[source]]
+name = "techcrunch-ai"
+url = "https://techcrunch.com/category/artificial-intelligence/feed/"
+kind = "feed"
+every = "15m"
+fulltext = true
+
+[[source]]
+name = "listing"
+url = "https://example.org/ai/"
+kind = "page"
+every = "auto"
+
+[rules]
+packs = ["default"]
+
+[[alert]]
+name = "team-hook"
+kind = "webhook"
+url = "https://hooks.example.org/watcher"
+secret = "env:WATCHER_HOOK_SECRET"
+rules = ["deepseek", "capex"]
+
+[[alert]]
+name = "team-mail"
+kind = "email"
+smtp = "smtp://127.0.0.1:2525"
+from = "watcher@example.org"
+to = ["analyst@example.org"]
+quiet_hours = "22:00-07:00"
+timezone = "Europe/Paris"
+
+[digest]
+at = "08:00"
+timezone = "Europe/Paris"
+alerts = ["team-mail"]
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "watcher.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_full_config_parses_into_frozen_dataclasses(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, FULL), env={"WATCHER_HOOK_SECRET": "s3cret"})
+    assert cfg.storage.path == tmp_path / "data" / "watcher.db"
+    tc = cfg.source("techcrunch-ai")
+    assert (tc.kind, tc.every, tc.fulltext, tc.auto) == ("feed", 900.0, True, False)
+    assert cfg.source("listing").auto and cfg.source("listing").kind == "page"
+    hook = cfg.alert("team-hook")
+    assert isinstance(hook, WebhookAlert) and hook.rules == ("deepseek", "capex")
+    assert isinstance(hook.secret, Secret) and hook.secret.reveal() == "s3cret"
+    assert "s3cret" not in repr(cfg) and "s3cret" not in str(hook)
+    mail = cfg.alert("team-mail")
+    assert isinstance(mail, EmailAlert)
+    assert (mail.host, mail.port, mail.security) == ("127.0.0.1", 2525, "starttls")
+    assert mail.quiet_hours == (time(22, 0), time(7, 0))
+    assert cfg.digest.at == time(8, 0) and str(cfg.digest.timezone) == "Europe/Paris"
+    with pytest.raises(AttributeError):
+        cfg.storage = None  # type: ignore[misc]
+
+
+def test_defaults_for_sources(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, '[[source]]\nname = "a"\nurl = "https://a.example/feed"\n'))
+    s = cfg.sources[0]
+    assert (s.kind, s.every, s.fulltext) == ("feed", 900.0, True)
+    assert cfg.rules.packs == ("default",)
+
+
+def test_every_mistake_is_reported_with_file_key_and_reason(tmp_path: Path) -> None:
+    bad = """
+[storage]
+paht = "x.db"
+
+[[source]]
+name = "a"
+url = "ftp://nowhere"
+kind = "rss"
+every = "soon"
+fulltxt = false
+
+[[source]]
+name = "a"
+url = "https://ok.example/feed"
+
+[[alert]]
+name = "hook"
+kind = "webhook"
+url = "https://h.example/"
+secret = "env:MISSING_SECRET_VAR"
+
+[[alert]]
+name = "pager"
+kind = "sms"
+
+[digest]
+at = "25:99"
+timezone = "Mars/Olympus"
+alerts = ["nobody"]
+"""
+    path = write(tmp_path, bad)
+    with pytest.raises(ConfigError) as err:
+        load_config(path, env={})
+    problems = {(p.key, p.reason.split(" (")[0]) for p in err.value.problems}
+    keys = {k for k, _ in problems}
+    assert all(p.file == str(path) for p in err.value.problems)
+    for expected in (
+        "storage.paht",
+        "source[a].url",
+        "source[a].kind",
+        "source[a].every",
+        "source[0].fulltxt",
+        "source[1].name",
+        "alert[hook].secret",
+        "alert[1].kind",
+        "digest.at",
+        "digest.timezone",
+        "digest.alerts",
+    ):
+        assert expected in keys, (expected, sorted(keys))
+    message = str(err.value)
+    assert "did you mean 'path'" in message
+    assert "did you mean 'fulltext'" in message
+    assert "MISSING_SECRET_VAR is not set" in message
+
+
+def test_toml_syntax_error_is_clear(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="TOML syntax error"):
+        load_config(write(tmp_path, "[storage\npath = 1"))
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_secrets_from_systemd_credentials_and_files(tmp_path: Path) -> None:
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "hook").write_text("from-credential\n")
+    (tmp_path / "secret.txt").write_text("from-file")
+    text = f"""
+[[alert]]
+name = "a"
+kind = "webhook"
+url = "https://h.example/"
+secret = "cred:hook"
+[[alert]]
+name = "b"
+kind = "webhook"
+url = "https://h.example/"
+secret = "file:{tmp_path / "secret.txt"}"
+"""
+    cfg = load_config(write(tmp_path, text), env={"CREDENTIALS_DIRECTORY": str(creds)})
+    a, b = cfg.alerts
+    assert isinstance(a, WebhookAlert) and a.secret and a.secret.reveal() == "from-credential"
+    assert isinstance(b, WebhookAlert) and b.secret and b.secret.reveal() == "from-file"
+
+
+def test_durations() -> None:
+    assert parse_duration("90s") == 90
+    assert parse_duration("15m") == 900
+    assert parse_duration("6h") == 21600
+    assert parse_duration("2d") == 172800
+    with pytest.raises(ValueError):
+        parse_duration("15 minutes")
+
+
+def test_default_config_is_valid_and_multilingual() -> None:
+    from watcher.defaults import default_config
+
+    cfg = default_config({"STATE_DIRECTORY": "/var/lib/ai-news-watcher"})
+    assert cfg.storage.path == Path("/var/lib/ai-news-watcher/watcher.db")
+    langs = {s.language for s in cfg.sources}
+    assert {"en", "ar", "zh", "ja"} <= langs
+    assert [a.kind for a in cfg.alerts] == ["log"]
