@@ -1,0 +1,297 @@
+"""Polite HTTP fetching: one httpx client, conditional GET, streamed bodies with a raw and a
+decompressed size cap, a per-host and a global concurrency limit, a whole-request deadline,
+Retry-After scoped to the host, and robots.txt for page/sitemap/article fetches."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+import httpx
+
+from watcher.config import FetchConfig
+from watcher.errors import FetchError
+
+__all__ = ["FetchedDoc", "Fetcher", "make_client", "parse_retry_after"]
+
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
+    "text/xml;q=0.9, text/html;q=0.8, */*;q=0.5"
+)
+RETRY_STATUSES = {429, 503}
+_PERMANENT_REDIRECTS = {301, 308}
+
+
+def make_client(
+    cfg: FetchConfig, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """The one client of the service: timeouts, connection limits, User-Agent, redirects."""
+    return httpx.AsyncClient(
+        transport=transport,
+        timeout=httpx.Timeout(cfg.timeout, connect=cfg.connect_timeout),
+        limits=httpx.Limits(
+            max_connections=cfg.max_connections,
+            max_keepalive_connections=cfg.max_connections,
+        ),
+        headers={
+            "User-Agent": cfg.user_agent,
+            "Accept": ACCEPT,
+            "Accept-Encoding": "gzip, deflate",
+        },
+        follow_redirects=True,
+        max_redirects=10,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedDoc:
+    """A fetched document. ``not_modified``: the server answered 304 (``body`` is empty)."""
+
+    url: str  # final URL after redirects
+    status: int
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes = b""
+    not_modified: bool = False
+    permanent_redirect: str | None = None  # set when every redirect hop was 301/308
+    elapsed_ms: int = 0
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        return self.headers.get("last-modified")
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+    def max_age(self) -> float | None:
+        """``Cache-Control: max-age`` in seconds, if any."""
+        for part in self.headers.get("cache-control", "").split(","):
+            name, _, value = part.strip().partition("=")
+            if name.lower() == "max-age":
+                try:
+                    return max(0.0, float(value.strip('"')))
+                except ValueError:
+                    return None
+        return None
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """``Retry-After`` as seconds from ``now``: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def host_of(url: str) -> str:
+    parts = urlsplit(url)
+    return (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+
+
+class _Decoder:
+    """Content-Encoding decoder with a bound on output size (gzip bombs stop early)."""
+
+    def __init__(self, encoding: str, limit: int, url: str) -> None:
+        encoding = encoding.strip().lower()
+        self.url = url
+        self.limit = limit
+        self.size = 0
+        self.parts: list[bytes] = []
+        if encoding in ("", "identity"):
+            self.z: zlib._Decompress | None = None
+        elif encoding in ("gzip", "x-gzip"):
+            self.z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self.z = zlib.decompressobj(zlib.MAX_WBITS)
+            self._deflate_probe = True
+        else:
+            raise FetchError(url, f"unsupported Content-Encoding {encoding!r}")
+
+    def feed(self, data: bytes) -> None:
+        if self.z is None:
+            self._add(data)
+            return
+        try:
+            while data:
+                room = self.limit - self.size + 1
+                out = self.z.decompress(data, room)
+                self._add(out)
+                data = self.z.unconsumed_tail
+        except zlib.error as exc:
+            if getattr(self, "_deflate_probe", False) and self.size == 0:
+                self.z = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate
+                self._deflate_probe = False
+                self.feed(data)
+                return
+            raise FetchError(self.url, f"corrupt compressed body: {exc}") from exc
+
+    def _add(self, out: bytes) -> None:
+        self.size += len(out)
+        if self.size > self.limit:
+            raise FetchError(self.url, f"decompressed body larger than {self.limit} bytes")
+        if out:
+            self.parts.append(out)
+
+    def finish(self) -> bytes:
+        if self.z is not None:
+            self._add(self.z.flush())
+        return b"".join(self.parts)
+
+
+@dataclass
+class Fetcher:
+    """Fetches URLs through ``client`` with the limits of ``cfg``.
+
+    ``clock`` (monotonic seconds) scopes Retry-After per host; ``wallclock`` resolves
+    HTTP-date Retry-After values. Both are injectable for tests.
+    """
+
+    client: httpx.AsyncClient
+    cfg: FetchConfig
+    max_decoded: int | None = None  # default: 4 x cfg.max_bytes
+    clock: Callable[[], float] = time.monotonic
+    wallclock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    _hosts: dict[str, asyncio.Semaphore] = field(default_factory=dict, init=False)
+    _global: asyncio.Semaphore | None = field(default=None, init=False)
+    _blocked: dict[str, float] = field(default_factory=dict, init=False)
+    _robots: object | None = field(default=None, init=False)
+
+    def _host_sem(self, host: str) -> asyncio.Semaphore:
+        sem = self._hosts.get(host)
+        if sem is None:
+            sem = self._hosts[host] = asyncio.Semaphore(self.cfg.per_host)
+        return sem
+
+    def blocked_for(self, url: str) -> float:
+        """Seconds until the host of ``url`` may be asked again (0: not blocked)."""
+        until = self._blocked.get(host_of(url))
+        return 0.0 if until is None else max(0.0, until - self.clock())
+
+    def block_host(self, url: str, seconds: float) -> None:
+        host = host_of(url)
+        until = self.clock() + seconds
+        self._blocked[host] = max(until, self._blocked.get(host, 0.0))
+
+    async def allowed(self, url: str) -> bool:
+        """robots.txt verdict for ``url`` (cached per host)."""
+        if not self.cfg.respect_robots:
+            return True
+        from watcher.robots import RobotsCache
+
+        if self._robots is None:
+            self._robots = RobotsCache(self)
+        assert isinstance(self._robots, RobotsCache)
+        return await self._robots.allowed(url)
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        check_robots: bool = False,
+        max_bytes: int | None = None,
+    ) -> FetchedDoc:
+        """GET ``url`` (conditionally when ``etag``/``last_modified`` are given).
+
+        Raises :class:`FetchError` for network errors, timeouts, caps, robots.txt refusals and
+        non-2xx/304 answers (``permanent=True`` for 410 Gone; ``retry_after`` on 429/503).
+        """
+        wait = self.blocked_for(url)
+        if wait > 0:
+            raise FetchError(url, "host asked us to wait (Retry-After)", retry_after=wait)
+        if check_robots and not await self.allowed(url):
+            raise FetchError(url, "disallowed by robots.txt")
+        headers: dict[str, str] = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        if self._global is None:
+            self._global = asyncio.Semaphore(self.cfg.max_connections)
+        cap = max_bytes or self.cfg.max_bytes
+        started = self.clock()
+        async with self._global, self._host_sem(host_of(url)):
+            try:
+                async with asyncio.timeout(self.cfg.timeout):
+                    doc = await self._get(url, headers, cap)
+            except FetchError:
+                raise
+            except (TimeoutError, httpx.TimeoutException) as exc:
+                raise FetchError(url, f"timed out after {self.cfg.timeout:g}s") from exc
+            except httpx.TooManyRedirects as exc:
+                raise FetchError(url, "too many redirects") from exc
+            except httpx.HTTPError as exc:
+                reason = str(exc) or type(exc).__name__
+                raise FetchError(url, f"{type(exc).__name__}: {reason}") from exc
+        elapsed = int((self.clock() - started) * 1000)
+        return FetchedDoc(
+            doc.url,
+            doc.status,
+            doc.headers,
+            doc.body,
+            doc.not_modified,
+            doc.permanent_redirect,
+            elapsed,
+        )
+
+    async def _get(self, url: str, headers: dict[str, str], cap: int) -> FetchedDoc:
+        async with self.client.stream("GET", url, headers=headers) as resp:
+            final = str(resp.url)
+            permanent = None
+            if resp.history and all(r.status_code in _PERMANENT_REDIRECTS for r in resp.history):
+                permanent = final
+            rh = {k.lower(): v for k, v in resp.headers.items()}
+            status = resp.status_code
+            if status == 304:
+                return FetchedDoc(final, 304, rh, b"", True, permanent)
+            if status >= 400 or status < 200:
+                self._raise_status(url, status, rh)
+            length = rh.get("content-length", "")
+            if length.isdigit() and int(length) > cap:
+                raise FetchError(url, f"body larger than {cap} bytes ({length})", status=status)
+            decoder = _Decoder(
+                rh.get("content-encoding", ""), self.max_decoded or 4 * self.cfg.max_bytes, url
+            )
+            raw = 0
+            async for chunk in resp.aiter_raw():
+                raw += len(chunk)
+                if raw > cap:
+                    raise FetchError(url, f"body larger than {cap} bytes", status=status)
+                decoder.feed(chunk)
+            body = decoder.finish()
+            rh.pop("content-encoding", None)
+            return FetchedDoc(final, status, rh, body, False, permanent)
+
+    def _raise_status(self, url: str, status: int, headers: Mapping[str, str]) -> None:
+        retry_after = None
+        if status in RETRY_STATUSES:
+            retry_after = parse_retry_after(headers.get("retry-after"), self.wallclock())
+            if retry_after is not None:
+                self.block_host(url, retry_after)
+        reason = f"HTTP {status}" + (
+            f" (Retry-After {retry_after:.0f}s)" if retry_after is not None else ""
+        )
+        if status == 410:
+            reason = "HTTP 410 Gone"
+        raise FetchError(
+            url, reason, status=status, retry_after=retry_after, permanent=status == 410
+        )
