@@ -205,7 +205,12 @@ class _Reader:
         return data
 
     def get(
-        self, data: dict[str, Any], key: str, prefix: str, typ: type | tuple[type, ...], default: Any
+        self,
+        data: dict[str, Any],
+        key: str,
+        prefix: str,
+        typ: type | tuple[type, ...],
+        default: Any,
     ) -> Any:
         if key not in data:
             return default

@@ -17,7 +17,11 @@ CURATED_SOURCES: tuple[tuple[str, str, str], ...] = (
     ("techcrunch-ai", "https://techcrunch.com/category/artificial-intelligence/feed/", "en"),
     ("theverge-ai", "https://www.theverge.com/rss/ai-artificial-intelligence/index.xml", "en"),
     ("venturebeat-ai", "https://venturebeat.com/category/ai/feed/", "en"),
-    ("mit-tech-review-ai", "https://www.technologyreview.com/topic/artificial-intelligence/feed", "en"),
+    (
+        "mit-tech-review-ai",
+        "https://www.technologyreview.com/topic/artificial-intelligence/feed",
+        "en",
+    ),
     ("arstechnica-ai", "https://arstechnica.com/ai/feed/", "en"),
     ("openai-news", "https://openai.com/news/rss.xml", "en"),
     ("google-deepmind", "https://deepmind.google/blog/rss.xml", "en"),
@@ -44,8 +48,7 @@ def _sources_toml() -> str:
     return "\n".join(blocks)
 
 
-DEFAULT_TOML = (
-    """
+DEFAULT_TOML = """
 [rules]
 packs = ["default"]
 
@@ -58,9 +61,7 @@ at = "08:00"
 timezone = "UTC"
 alerts = []
 
-"""
-    + _sources_toml()
-)
+""" + _sources_toml()
 
 
 def default_config(env: Mapping[str, str]) -> Config:

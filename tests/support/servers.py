@@ -6,6 +6,7 @@ Nothing here touches the internet; every server binds to loopback on a free port
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import time
@@ -95,10 +96,8 @@ class LocalHTTPServer:
                 req.status = route.status
                 if route.delay:
                     time.sleep(route.delay)
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     outer._respond(self, req, route)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
             do_GET = _handle
             do_POST = _handle

@@ -1,7 +1,134 @@
-"""CLI commands (being written)."""
+"""Core commands: ``run`` (the daemon), ``poll`` (one cycle), ``digest``, ``init``, ``demo``."""
 
 from __future__ import annotations
 
+import asyncio
+import re
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from watcher.cli.common import AppContext, handle_errors, pass_app, utcnow
+from watcher.config import parse_duration
+
+DIGEST_FORMATS = ["text", "markdown", "html", "json"]
+
+
+@click.command()
+@pass_app
+@handle_errors
+def run(app: AppContext) -> None:
+    """Run the daemon: poll every source on its schedule, alert, send the daily digest.
+
+    Stops cleanly on SIGTERM/SIGINT. Logs go to stderr.
+    """
+    from watcher.daemon import Daemon, run_daemon
+    from watcher.ruleload import load_ruleset
+
+    config = app.config()
+    store = app.store()
+    ruleset = load_ruleset(config.rules)
+    run_daemon(Daemon(config, store, ruleset))
+
+
+@click.command()
+@click.option("--source", "source_names", multiple=True, help="Only this source (repeatable).")
+@pass_app
+@handle_errors
+def poll(app: AppContext, source_names: tuple[str, ...]) -> None:
+    """One full cycle: fetch, extract, match, store, deliver alerts; then exit.
+
+    Exits 0 even when sources fail (they are reported); non-zero only when it cannot run.
+    """
+    from watcher.cycle import run_cycle
+    from watcher.ruleload import load_ruleset
+
+    config = app.config()
+    unknown = [n for n in source_names if n not in {s.name for s in config.sources}]
+    if unknown:
+        raise click.BadParameter(f"no source named {', '.join(unknown)}", param_hint="--source")
+    sources = [s for s in config.sources if not source_names or s.name in source_names]
+    store = app.store()
+    ruleset = load_ruleset(config.rules)
+    result = asyncio.run(run_cycle(config, store, ruleset, sources, utcnow()))
+    click.echo(result.summary())
+
+
+@click.command()
+@click.option("--since", default=None, help="Period ending now, e.g. 24h (default) or 7d.")
+@click.option("--date", "day", default=None, help="A calendar day YYYY-MM-DD (digest timezone).")
+@click.option("--format", "fmt", type=click.Choice(DIGEST_FORMATS), default="text")
+@click.option("--send", is_flag=True, help="Email it to the [digest] alerts channels.")
+@pass_app
+@handle_errors
+def digest(app: AppContext, since: str | None, day: str | None, fmt: str, send: bool) -> None:
+    """Show (or send) the digest of matched articles."""
+    from watcher.digest import build_digest, period_for_date, render
+    from watcher.digest_send import rule_names, send_digest
+    from watcher.ruleload import load_ruleset
+
+    if since and day:
+        raise click.UsageError("use either --since or --date, not both")
+    config = app.config()
+    tz = config.digest.timezone
+    now = utcnow()
+    if day:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+            raise click.BadParameter("use YYYY-MM-DD", param_hint="--date")
+        try:
+            start, end = period_for_date(date.fromisoformat(day), tz)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--date") from exc
+    else:
+        try:
+            seconds = parse_duration(since or "24h")
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--since") from exc
+        start, end = now - timedelta(seconds=seconds), now
+    store = app.store()
+    ruleset = load_ruleset(config.rules)
+    if send:
+        if not config.digest.alerts:
+            raise click.UsageError("no channel to send to: set [digest] alerts = [...]")
+        result, sent = asyncio.run(send_digest(store, config, start, end, now, ruleset))
+        click.echo(f"digest with {result.article_count} article(s) sent to {', '.join(sent)}")
+        return
+    result = build_digest(store, start, end, now, tz, rule_names(ruleset))
+    click.echo(render(result, fmt), nl=False)  # type: ignore[arg-type]
+
+
+@click.command()
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False), default="watcher.toml")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: Path, force: bool) -> None:
+    """Write a commented starter config to PATH (default: watcher.toml)."""
+    from watcher.defaults import STARTER_TOML
+
+    if path.exists() and not force:
+        click.echo(f"error: {path} exists (use --force to overwrite)", err=True)
+        sys.exit(1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(STARTER_TOML, encoding="utf-8")
+    click.echo(f"wrote {path}; edit it, then: watcher --config {path} run")
+
+
+@click.command()
+@click.option(
+    "--keep",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Keep the demo database and config in this directory.",
+)
+def demo(keep: Path | None) -> None:
+    """Run the whole path offline: serve bundled sample feeds on 127.0.0.1, poll them, show
+    the alerts and the digest."""
+    from watcher.demo import run_demo
+
+    started = datetime.now()
+    run_demo(keep, echo=click.echo)
+    click.echo(f"demo finished in {(datetime.now() - started).total_seconds():.1f}s")
+
+
+COMMANDS: list[click.Command] = [run, poll, digest, init, demo]

@@ -1,0 +1,60 @@
+"""One full cycle (``watcher poll`` and the demo): poll sources, then deliver the alerts due."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from storage.interface import Store
+from watcher.config import Config, SourceConfig
+
+if TYPE_CHECKING:
+    from rules import RuleSet
+
+
+@dataclass
+class CycleResult:
+    poll: Any  # watcher.pipeline.PollReport
+    delivery: Any  # watcher.alerts.delivery.DeliveryReport
+
+    def summary(self) -> str:
+        lines = []
+        for r in self.poll.sources:
+            if r.status == "error":
+                lines.append(f"{r.name}: FAILED: {r.error}")
+            else:
+                lines.append(
+                    f"{r.name}: {r.status}, {r.items} item(s), {r.new_articles} new, "
+                    f"{r.matched_articles} matched, {r.alerts_created} alert(s)"
+                )
+        failed = sum(1 for r in self.poll.sources if r.status == "error")
+        lines.append(
+            f"polled {len(self.poll.sources)} source(s) ({failed} failed); "
+            f"{sum(r.new_articles for r in self.poll.sources)} new article(s), "
+            f"{sum(r.alerts_created for r in self.poll.sources)} alert(s) queued; "
+            f"delivery: {self.delivery.summary() if hasattr(self.delivery, 'summary') else self.delivery}"
+        )
+        return "\n".join(lines)
+
+
+async def run_cycle(
+    config: Config,
+    store: Store,
+    ruleset: RuleSet,
+    sources: Sequence[SourceConfig] | None,
+    now: datetime,
+    *,
+    client: httpx.AsyncClient | None = None,
+) -> CycleResult:
+    """Poll ``sources`` (all when ``None``) at ``now``, then deliver every alert that is due."""
+    from watcher.alerts.delivery import deliver_due
+    from watcher.pipeline import Poller
+
+    async with Poller(config, store, ruleset, client=client) as poller:
+        report = await poller.poll(now, sources)
+    delivery = await deliver_due(store, config, now, client=client)
+    return CycleResult(report, delivery)

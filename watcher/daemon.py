@@ -1,0 +1,212 @@
+"""The long-running service: APScheduler polls every source at start-up and then when the poll
+engine says it is due (interval, jitter, backoff, Retry-After), never two polls of one source at
+once; the alert outbox is drained continuously; the digest goes out daily at ``[digest] at``.
+
+SIGTERM/SIGINT stop it cleanly: no new work starts, in-flight polls get a grace period to finish
+(each article is stored in its own transaction, so anything cut short is simply picked up again
+at the next start).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import httpx
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from storage.interface import Store
+from watcher.config import Config, SourceConfig
+from watcher.health import source_health
+
+if TYPE_CHECKING:
+    from rules import RuleSet
+
+log = logging.getLogger("watcher.daemon")
+
+Clock = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Daemon:
+    """Schedules polls, delivery and the digest on one asyncio loop."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        ruleset: RuleSet,
+        *,
+        client: httpx.AsyncClient | None = None,
+        clock: Clock = _utcnow,
+        deliver_every: float = 30.0,
+        stop_grace: float = 30.0,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.ruleset = ruleset
+        self.client = client
+        self.clock = clock
+        self.deliver_every = deliver_every
+        self.stop_grace = stop_grace
+        self.scheduler: AsyncIOScheduler | None = None
+        self._inflight: set[asyncio.Task[object]] = set()
+        self._stopping = False
+        self._poller: object | None = None
+        self.polls_done = 0
+
+    # -- public --------------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set."""
+        from watcher.pipeline import Poller
+
+        async with Poller(self.config, self.store, self.ruleset, client=self.client) as poller:
+            self._poller = poller
+            scheduler = AsyncIOScheduler(
+                timezone=UTC,
+                job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+            )
+            self.scheduler = scheduler
+            scheduler.start()
+            now = self.clock()
+            n = max(len(self.config.sources), 1)
+            # Spread the start-up polls over a few seconds so they do not bunch up.
+            for i, source in enumerate(self.config.sources):
+                self._schedule_poll(source, now + timedelta(seconds=min(5.0, 5.0 * i / n)))
+            scheduler.add_job(
+                self._deliver_job,
+                "interval",
+                seconds=self.deliver_every,
+                id="deliver",
+                next_run_time=now + timedelta(seconds=1),
+            )
+            d = self.config.digest
+            if d.alerts:
+                scheduler.add_job(
+                    self._digest_job,
+                    CronTrigger(hour=d.at.hour, minute=d.at.minute, timezone=d.timezone),
+                    id="digest",
+                )
+            log.info(
+                "watching %d source(s) with %d rule(s); %d alert channel(s); digest %s",
+                len(self.config.sources),
+                len(self.ruleset.rule_ids),
+                len(self.config.alerts),
+                f"at {d.at:%H:%M} {d.timezone.key}" if d.alerts else "not sent (no channel)",
+            )
+            await stop.wait()
+            await self._shutdown()
+
+    # -- jobs ----------------------------------------------------------------------------------
+    def _schedule_poll(self, source: SourceConfig, when: datetime) -> None:
+        if self._stopping or self.scheduler is None:
+            return
+        self.scheduler.add_job(
+            self._poll_job,
+            "date",
+            run_date=when,
+            args=[source],
+            id=f"poll:{source.name}",
+            replace_existing=True,
+        )
+
+    def _track(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)  # type: ignore[arg-type]
+            task.add_done_callback(self._inflight.discard)
+
+    async def _poll_job(self, source: SourceConfig) -> None:
+        if self._stopping:
+            return
+        self._track()
+        poller = self._poller
+        assert poller is not None
+        try:
+            report = await poller.poll_source(source, self.clock())  # type: ignore[attr-defined]
+            self.polls_done += 1
+            if report.status == "error":
+                state = self.store.get_source(source.name)
+                if state is not None:
+                    h = source_health(state, self.clock())
+                    log.warning("source %s failing since %s: %s", source.name, h.since, h.reason)
+            elif report.new_articles:
+                log.info(
+                    "%s: %d new article(s), %d matched, %d alert(s)",
+                    source.name,
+                    report.new_articles,
+                    report.matched_articles,
+                    report.alerts_created,
+                )
+            if report.alerts_created:
+                asyncio.get_running_loop().create_task(self._deliver_job())
+        except Exception:  # a bug in one poll must not kill the daemon
+            log.exception("poll of %s crashed; it will be retried", source.name)
+        finally:
+            try:
+                when = poller.next_poll_at(source, self.clock())  # type: ignore[attr-defined]
+            except Exception:
+                log.exception("cannot compute next poll of %s; retrying in 15 minutes", source.name)
+                when = self.clock() + timedelta(minutes=15)
+            self._schedule_poll(source, when)
+
+    async def _deliver_job(self) -> None:
+        if self._stopping:
+            return
+        self._track()
+        from watcher.alerts.delivery import deliver_due
+
+        try:
+            await deliver_due(self.store, self.config, self.clock(), client=self.client)
+        except Exception:
+            log.exception("alert delivery round failed; pending alerts stay in the outbox")
+
+    async def _digest_job(self) -> None:
+        if self._stopping:
+            return
+        self._track()
+        from watcher.digest_send import send_digest
+
+        now = self.clock()
+        try:
+            await send_digest(
+                self.store, self.config, now - timedelta(days=1), now, now, self.ruleset
+            )
+        except Exception:
+            log.exception("daily digest failed")
+
+    async def _shutdown(self) -> None:
+        self._stopping = True
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        current = asyncio.current_task()
+        pending = [t for t in self._inflight if t is not current and not t.done()]
+        if pending:
+            log.info("stopping: waiting up to %.0fs for %d task(s)", self.stop_grace, len(pending))
+            _, still = await asyncio.wait(pending, timeout=self.stop_grace)
+            for t in still:
+                t.cancel()
+            if still:
+                await asyncio.wait(still, timeout=5)
+        log.info("stopped")
+
+
+def run_daemon(daemon: Daemon) -> None:
+    """Run ``daemon`` until SIGTERM or SIGINT."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await daemon.run(stop)
+
+    asyncio.run(main())
