@@ -8,7 +8,9 @@ from rules.models import RuleMatch
 from watcher.config import SEVERITIES, AlertConfig
 
 
-def route(matches: Sequence[RuleMatch], channels: Sequence[AlertConfig]) -> dict[str, tuple[str, ...]]:
+def route(
+    matches: Sequence[RuleMatch], channels: Sequence[AlertConfig]
+) -> dict[str, tuple[str, ...]]:
     """Map each channel name to the ids of the matched rules it should be alerted about.
 
     Channels with no matching rule are left out. A channel's ``rules`` filter (``None``: all
