@@ -1,0 +1,504 @@
+"""The poll engine: fetch a source, parse it, fetch and extract new articles, match the rules,
+route and store. Parsing and extraction run in a process pool so the event loop keeps
+fetching; a failing source becomes data (fetch log, health), never an exception."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol, TypeVar
+
+import httpx
+
+from rules.models import Document, RuleMatch
+from storage.interface import Store
+from storage.models import FetchLogEntry, NewArticle, SourceDef, SourceUpdate
+from storage.urls import canonical_url, content_hash
+from watcher.alerts.routing import route
+from watcher.config import Config, SourceConfig
+from watcher.errors import ExtractionError, FetchError, ParseError
+from watcher.extract import ExtractedArticle, extract_article, guess_language
+from watcher.feeds import FeedItem, ParsedFeed, parse_feed
+from watcher.http import FetchedDoc, Fetcher, make_client
+from watcher.polling import PollHints, adaptive_interval, next_poll_time
+
+__all__ = ["PollReport", "Poller", "SourceReport"]
+
+log = logging.getLogger("watcher.poll")
+T = TypeVar("T")
+Status = Literal["ok", "not_modified", "error", "skipped"]
+
+MAX_SITEMAP_CHILDREN = 5
+MAX_ITEMS_PER_SOURCE = 200
+
+
+class RuleMatcher(Protocol):
+    def match(self, document: Document) -> Sequence[RuleMatch]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SourceReport:
+    name: str
+    status: Status
+    error: str | None = None
+    http_status: int | None = None
+    items: int = 0
+    new_articles: int = 0
+    matched_articles: int = 0
+    alerts_created: int = 0
+    url: str = ""
+    duration_ms: int = 0
+    notes: tuple[str, ...] = ()  # e.g. items stored from the feed text because extraction failed
+
+
+@dataclass(frozen=True, slots=True)
+class PollReport:
+    sources: list[SourceReport] = field(default_factory=list)
+
+    @property
+    def items(self) -> int:
+        return sum(r.items for r in self.sources)
+
+    @property
+    def new_articles(self) -> int:
+        return sum(r.new_articles for r in self.sources)
+
+    @property
+    def matched_articles(self) -> int:
+        return sum(r.matched_articles for r in self.sources)
+
+    @property
+    def alerts_created(self) -> int:
+        return sum(r.alerts_created for r in self.sources)
+
+    @property
+    def failed(self) -> list[SourceReport]:
+        return [r for r in self.sources if r.status == "error"]
+
+
+# -- work done in the process pool (top-level functions: picklable) ---------------------------
+
+
+def _parse_job(kind: str, body: bytes, headers: dict[str, str], url: str) -> Any:
+    if kind == "feed":
+        return parse_feed(body, headers, url)
+    from watcher import discovery
+
+    if kind == "page":
+        return discovery.page_links(body, url)
+    return discovery.parse_sitemap(body, url)
+
+
+def _extract_job(body: bytes, url: str, content_type: str | None) -> ExtractedArticle:
+    return extract_article(body, url, content_type=content_type)
+
+
+def _warm() -> None:
+    import trafilatura  # noqa: F401  (import once per worker, before the first job)
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(
+        ["watcher.extract", "watcher.feeds", "watcher.discovery", "trafilatura"]
+    )
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_warm)
+
+
+@dataclass
+class _Item:
+    """A candidate article from any kind of source."""
+
+    url: str | None
+    guid: str | None = None
+    title: str = ""
+    summary: str = ""
+    content: str = ""
+    published: datetime | None = None
+    author: str | None = None
+    language: str | None = None
+
+    @classmethod
+    def from_feed(cls, it: FeedItem) -> _Item:
+        return cls(
+            it.url, it.guid, it.title, it.summary, it.content, it.published, it.author, it.language
+        )
+
+
+@dataclass
+class _Counts:
+    new: int = 0
+    matched: int = 0
+    alerts: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+class Poller:
+    """Polls sources into the store. ``async with Poller(config, store, ruleset) as p``.
+
+    ``workers``: size of the process pool for parsing/extraction (default: the CPU count;
+    ``0`` runs that work in threads instead, for small embedded uses).
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        ruleset: RuleMatcher,
+        *,
+        client: httpx.AsyncClient | None = None,
+        workers: int | None = None,
+        fetcher: Fetcher | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.ruleset = ruleset
+        self._client = client
+        self._own_client = client is None and fetcher is None
+        self._workers = (os.cpu_count() or 2) if workers is None else workers
+        self._executor: Executor | None = None
+        self.fetcher = fetcher
+        self._hints: dict[str, PollHints] = {}
+        self._next: dict[str, datetime] = {}
+        self._synced = False
+        self._article_slots = asyncio.Semaphore(max(8, 4 * config.fetch.max_connections))
+
+    async def __aenter__(self) -> Poller:
+        if self.fetcher is None:
+            if self._client is None:
+                self._client = make_client(self.config.fetch)
+            self.fetcher = Fetcher(self._client, self.config.fetch)
+        if self._workers > 0:
+            self._executor = _pool(self._workers)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+        if self._own_client and self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    # -- scheduling --------------------------------------------------------------------------
+    def next_poll_at(self, source: SourceConfig, now: datetime) -> datetime:
+        """When ``source`` should be polled next (interval, jitter, backoff, Retry-After,
+        ttl/max-age lower bound, adaptive interval)."""
+        if source.name in self._next:
+            return self._next[source.name]
+        state = self.store.get_source(source.name)
+        if state is not None and state.next_poll_at is not None:
+            return state.next_poll_at
+        return now
+
+    # -- polling -----------------------------------------------------------------------------
+    def _sync(self, now: datetime) -> None:
+        if not self._synced:
+            self.store.sync_sources(
+                [SourceDef(s.name, s.url, s.kind) for s in self.config.sources], now
+            )
+            self._synced = True
+
+    async def poll(
+        self, now: datetime, sources: Sequence[SourceConfig] | None = None
+    ) -> PollReport:
+        """Poll all (or the given) sources concurrently; failures are reported, not raised."""
+        self._sync(now)
+        todo = list(self.config.sources if sources is None else sources)
+        results = await asyncio.gather(*(self.poll_source(s, now) for s in todo))
+        return PollReport(list(results))
+
+    async def poll_source(self, source: SourceConfig, now: datetime) -> SourceReport:
+        """Poll one source. Never raises for a fetch/parse problem: it becomes the report."""
+        self._sync(now)
+        started = time.perf_counter()
+        try:
+            return await self._poll_source(source, now, started)
+        except (FetchError, ParseError) as exc:  # pragma: no cover - handled inside
+            return self._failed(source, source.url, now, started, str(exc), None, None, False)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug must not stop the other sources
+            log.exception("source %s: unexpected error", source.name)
+            return self._failed(
+                source, source.url, now, started, f"internal error: {exc!r}", None, None, False
+            )
+
+    async def _poll_source(
+        self, source: SourceConfig, now: datetime, started: float
+    ) -> SourceReport:
+        assert self.fetcher is not None, "use 'async with Poller(...)'"
+        state = self.store.get_source(source.name)
+        url = state.url if state is not None else source.url
+        if state is not None and state.retired:
+            return SourceReport(source.name, "skipped", "retired (410 Gone)", url=url)
+        prev = self._hints.get(source.name) or PollHints(
+            failures=state.consecutive_failures if state else 0
+        )
+        try:
+            doc = await self.fetcher.fetch(
+                url,
+                etag=state.etag if state else None,
+                last_modified=state.last_modified if state else None,
+                check_robots=source.kind != "feed",
+            )
+        except FetchError as exc:
+            return self._failed(
+                source,
+                url,
+                now,
+                started,
+                exc.reason,
+                exc.status,
+                exc.retry_after,
+                exc.permanent,
+                prev,
+            )
+        new_url = (
+            doc.permanent_redirect
+            if doc.permanent_redirect and doc.permanent_redirect != url
+            else None
+        )
+        if doc.not_modified:
+            hints = PollHints(0, None, doc.max_age() or prev.min_interval, prev.observed)
+            return self._finish(
+                source, doc, now, started, "not_modified", hints, new_url, 0, _Counts()
+            )
+        try:
+            parsed = await self._run(_parse_job, source.kind, doc.body, dict(doc.headers), doc.url)
+        except ParseError as exc:
+            return self._failed(source, url, now, started, str(exc), doc.status, None, False, prev)
+        items, min_interval = await self._items(source, parsed, doc)
+        counts = await self._store_items(source, items, now)
+        observed = adaptive_interval((i.published for i in items), source) if source.auto else None
+        lower = max(filter(None, (min_interval, doc.max_age())), default=None)
+        hints = PollHints(0, None, lower, observed or prev.observed)
+        return self._finish(source, doc, now, started, "ok", hints, new_url, len(items), counts)
+
+    async def _items(
+        self, source: SourceConfig, parsed: Any, doc: FetchedDoc
+    ) -> tuple[list[_Item], float | None]:
+        if isinstance(parsed, ParsedFeed):
+            return [_Item.from_feed(i) for i in parsed.items[:MAX_ITEMS_PER_SOURCE]], parsed.ttl
+        from watcher.discovery import Link, Sitemap
+
+        if isinstance(parsed, Sitemap):
+            entries = list(parsed.entries)
+            for child in parsed.sitemaps[:MAX_SITEMAP_CHILDREN]:
+                try:
+                    cdoc = await self.fetcher.fetch(child, check_robots=True)  # type: ignore[union-attr]
+                    sub = await self._run(_parse_job, "sitemap", cdoc.body, {}, cdoc.url)
+                    entries.extend(sub.entries)
+                except (FetchError, ParseError) as exc:
+                    log.info("source %s: child sitemap %s skipped: %s", source.name, child, exc)
+            entries.sort(key=lambda e: e.lastmod.timestamp() if e.lastmod else 0.0, reverse=True)
+            return [
+                _Item(e.url, None, e.title, published=e.lastmod, language=e.language)
+                for e in entries[:MAX_ITEMS_PER_SOURCE]
+            ], None
+        links: list[Link] = parsed
+        return [_Item(link.url, None, link.title) for link in links[:MAX_ITEMS_PER_SOURCE]], None
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        if self._executor is None:
+            return await asyncio.to_thread(fn, *args)
+        try:
+            return await loop.run_in_executor(self._executor, fn, *args)
+        except (ParseError, ExtractionError):
+            raise
+        except Exception as exc:  # BrokenProcessPool, pickling problems, worker crash
+            if "Broken" in type(exc).__name__:
+                self._executor = _pool(self._workers)
+            err = ParseError if fn is _parse_job else ExtractionError
+            raise err(f"worker failed: {type(exc).__name__}: {exc}") from exc
+
+    # -- articles ----------------------------------------------------------------------------
+    async def _store_items(
+        self, source: SourceConfig, items: list[_Item], now: datetime
+    ) -> _Counts:
+        counts = _Counts()
+        mutes = self.store.active_mutes(now)
+        source_muted = any(m.kind == "source" and m.target == source.name for m in mutes)
+        muted_rules = {m.target for m in mutes if m.kind == "rule"}
+        seen: set[str] = set()
+        todo: list[tuple[_Item, str | None]] = []
+        for item in items:
+            canon = canonical_url(item.url) if item.url else None
+            key = canon or item.guid or ""
+            if key and key in seen:
+                continue
+            seen.add(key)
+            known = self.store.known_article(canon or "", item.guid)
+            if known is not None:
+                self.store.add_article_source(known, source.name, now)
+                continue
+            todo.append((item, canon))
+        await asyncio.gather(
+            *(
+                self._article(source, it, canon, now, counts, source_muted, muted_rules)
+                for it, canon in todo
+            )
+        )
+        return counts
+
+    async def _article(
+        self,
+        source: SourceConfig,
+        item: _Item,
+        canon: str | None,
+        now: datetime,
+        counts: _Counts,
+        source_muted: bool,
+        muted_rules: set[str],
+    ) -> None:
+        feed_text = item.content or item.summary
+        extracted: ExtractedArticle | None = None
+        extraction: Literal["fulltext", "feed", "feed-fallback"] = "feed"
+        note: str | None = None
+        final_url = item.url
+        needs_page = source.kind != "feed" or source.fulltext
+        if needs_page and item.url:
+            async with self._article_slots:
+                try:
+                    doc = await self.fetcher.fetch(item.url, check_robots=True)  # type: ignore[union-attr]
+                    final_url = doc.url
+                    extracted = await self._run(_extract_job, doc.body, doc.url, doc.content_type)
+                    extraction = "fulltext"
+                except (FetchError, ExtractionError) as exc:
+                    note = str(exc)
+        if extracted is None:
+            if needs_page:
+                if not (feed_text or item.title):
+                    counts.notes.append(f"{item.url}: skipped: {note}")
+                    return
+                extraction = "feed-fallback"
+                note = f"page not used: {note}" if note else "item has no link"
+                counts.notes.append(f"{item.url}: {note}")
+            text = feed_text or item.title
+            title = item.title
+            language = item.language or source.language or guess_language(text)
+            published = item.published
+            author, site_name = item.author, None
+        else:
+            text = extracted.text
+            title = item.title or extracted.title
+            language = extracted.language or item.language or source.language
+            published = item.published or extracted.published
+            author = item.author or extracted.author
+            site_name = extracted.site_name
+        url = final_url or item.url or ""
+        matches = list(
+            self.ruleset.match(
+                Document(text=text, title=title, url=url, source=source.name, language=language)
+            )
+        )
+        routes: Mapping[str, Sequence[str]] = route(matches, self.config.alerts) if matches else {}
+        muted = (
+            [m.rule for m in matches]
+            if source_muted
+            else [m.rule for m in matches if m.rule in muted_rules]
+        )
+        article = NewArticle(
+            url=url,
+            canonical_url=canonical_url(url) if url else (canon or ""),
+            source=source.name,
+            title=title,
+            text=text,
+            guid=item.guid,
+            summary=item.summary[:1000],
+            published=published,
+            language=language,
+            author=author,
+            site_name=site_name,
+            extraction=extraction,
+            extraction_note=note if extraction == "feed-fallback" else None,
+            content_hash=content_hash(title, text) or None,
+        )
+        outcome = self.store.record_article(article, matches, routes, now, muted_rules=muted)
+        if outcome.created:
+            counts.new += 1
+            counts.matched += 1 if matches else 0
+            counts.alerts += len(outcome.alert_ids)
+
+    # -- bookkeeping -------------------------------------------------------------------------
+    def _finish(
+        self,
+        source: SourceConfig,
+        doc: FetchedDoc,
+        now: datetime,
+        started: float,
+        status: Status,
+        hints: PollHints,
+        new_url: str | None,
+        n_items: int,
+        counts: _Counts,
+    ) -> SourceReport:
+        ms = int((time.perf_counter() - started) * 1000)
+        self._hints[source.name] = hints
+        nxt = next_poll_time(source, self.config.fetch, hints, now)
+        self._next[source.name] = nxt
+        self.store.record_fetch(
+            FetchLogEntry(
+                source.name, doc.url, now, status, doc.status, None, ms, n_items, counts.new
+            )
+        )
+        self.store.update_source(
+            source.name,
+            SourceUpdate(
+                url=new_url,
+                etag=doc.etag if status == "ok" else None,
+                last_modified=doc.last_modified if status == "ok" else None,
+                next_poll_at=nxt,
+            ),
+        )
+        return SourceReport(
+            source.name,
+            status,
+            None,
+            doc.status,
+            n_items,
+            counts.new,
+            counts.matched,
+            counts.alerts,
+            new_url or doc.url,
+            ms,
+            tuple(counts.notes),
+        )
+
+    def _failed(
+        self,
+        source: SourceConfig,
+        url: str,
+        now: datetime,
+        started: float,
+        reason: str,
+        status: int | None,
+        retry_after: float | None,
+        permanent: bool,
+        prev: PollHints | None = None,
+    ) -> SourceReport:
+        ms = int((time.perf_counter() - started) * 1000)
+        prev = prev or self._hints.get(source.name) or PollHints()
+        hints = PollHints(prev.failures + 1, retry_after, prev.min_interval, prev.observed)
+        self._hints[source.name] = hints
+        nxt = next_poll_time(source, self.config.fetch, hints, now)
+        self._next[source.name] = nxt
+        log.warning("source %s (%s) failed: %s", source.name, url, reason)
+        self.store.record_fetch(FetchLogEntry(source.name, url, now, "error", status, reason, ms))
+        self.store.update_source(
+            source.name, SourceUpdate(next_poll_at=nxt, retired=True if permanent else None)
+        )
+        return SourceReport(source.name, "error", reason, status, url=url, duration_ms=ms)
+
+
+def retry_delay(now: datetime, when: datetime) -> timedelta:
+    """Helper for schedulers: how long from ``now`` until ``when`` (never negative)."""
+    return max(timedelta(0), when - now)
