@@ -98,13 +98,23 @@ class Store(Protocol):
     def due_alerts(self, now: datetime, limit: int = 100) -> list[AlertRecord]:
         """Pending alerts whose next_attempt_at is unset or <= now, oldest first."""
 
+    def pending_alerts(self, channel: str | None = None) -> list[AlertRecord]:
+        """Every pending alert (due or not), optionally of one channel, oldest first."""
+
     def list_alerts(
-        self, status: AlertStatus | None = None, limit: int = 100
-    ) -> list[AlertRecord]: ...
+        self, status: AlertStatus | None = None, limit: int = 100, channel: str | None = None
+    ) -> list[AlertRecord]:
+        """Alerts, newest first, optionally filtered by status and channel."""
 
-    def get_alert(self, alert_id: str) -> AlertRecord: ...
+    def get_alert(self, alert_id: str) -> AlertRecord:
+        """Raises :class:`storage.errors.NotFoundError` if there is no such alert."""
 
-    def mark_alert_sent(self, alert_id: str, now: datetime) -> None: ...
+    def alerts_sent_since(self, channel: str, since: datetime) -> int:
+        """How many alerts of ``channel`` were sent at or after ``since`` (for throttling)."""
+
+    def mark_alert_sent(self, alert_id: str, now: datetime, note: str | None = None) -> None:
+        """Delivered: status ``sent``, sent_at ``now``, one more attempt; ``note`` (e.g.
+        ``"batched"``) replaces any earlier note."""
 
     def mark_alert_retry(
         self, alert_id: str, now: datetime, error: str, next_attempt_at: datetime
@@ -117,9 +127,16 @@ class Store(Protocol):
     def retry_alert(self, alert_id: str, now: datetime) -> None:
         """Put a failed (or pending) alert back to pending, due now."""
 
+    def defer_alert(self, alert_id: str, until: datetime, reason: str) -> None:
+        """Postpone without counting an attempt (quiet hours): the alert stays (or becomes)
+        pending, due at ``until``; ``reason`` is kept in its ``note``."""
+
     # -- digest ----------------------------------------------------------------------------
-    def digest_entries(self, start: datetime, end: datetime) -> list[DigestEntry]:
-        """Articles with at least one match, first seen in [start, end), newest first."""
+    def digest_entries(
+        self, start: datetime, end: datetime, include_muted: bool = False
+    ) -> list[DigestEntry]:
+        """Articles with at least one match, first seen in [start, end), newest first.
+        Matches stored as muted are left out unless ``include_muted``."""
 
     # -- mutes -----------------------------------------------------------------------------
     def add_mute(self, mute: Mute) -> None: ...
@@ -130,4 +147,3 @@ class Store(Protocol):
 
     # -- stats -----------------------------------------------------------------------------
     def counts(self) -> Counts: ...
-

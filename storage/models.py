@@ -45,6 +45,9 @@ class SourceState:
     retired: bool = False  # 410 Gone, or removed from the config
     items_seen: int = 0
     last_new_item_at: datetime | None = None
+    # Why it is retired: "removed" (no longer configured), "gone" (HTTP 410) or another word
+    # given in SourceUpdate.retired_reason. Only "removed" sources are revived by sync_sources.
+    retired_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,7 @@ class SourceUpdate:
     last_modified: str | None = None
     next_poll_at: datetime | None = None
     retired: bool | None = None
+    retired_reason: str | None = None  # with retired=True; default "gone"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +118,7 @@ class ArticleRecord:
     extraction: Extraction = "fulltext"
     extraction_note: str | None = None
     sources: tuple[str, ...] = ()
+    content_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +134,7 @@ class MatchRecord:
     matched_at: datetime
     amount_usd: float | None = None
     muted: bool = False
+    details: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +161,8 @@ class AlertRecord:
     last_error: str | None = None
     sent_at: datetime | None = None
     also_reported_by: tuple[str, ...] = ()
+    # Free note: "batched" when sent inside a batch, the reason of a deferral (quiet hours).
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,212 @@
+"""Versioned schema migrations, tracked in ``PRAGMA user_version``.
+
+:data:`MIGRATIONS` is an ordered list; the schema version of a database is the number of
+migrations applied to it. Migrations only ever get appended, never edited or reordered.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from sqlite_utils import Database
+from sqlite_utils.db import Table
+
+from storage.errors import MigrationError
+
+Migration = Callable[[Database], None]
+
+
+def _table(db: Database, name: str) -> Table:
+    return db.table(name)
+
+
+def _m001_initial(db: Database) -> None:
+    """Sources, fetch log, articles (+ FTS5), article sources, matches, alert outbox, mutes."""
+    _table(db, "sources").create(
+        {
+            "name": str,
+            "url": str,
+            "kind": str,
+            "configured_url": str,
+            "etag": str,
+            "last_modified": str,
+            "last_attempt_at": str,
+            "last_success_at": str,
+            "last_error": str,
+            "last_error_at": str,
+            "failing_since": str,
+            "consecutive_failures": int,
+            "next_poll_at": str,
+            "retired": int,
+            "retired_reason": str,
+            "items_seen": int,
+            "last_new_item_at": str,
+            "created_at": str,
+        },
+        pk="name",
+        not_null={"url", "kind", "configured_url", "created_at"},
+        defaults={"consecutive_failures": 0, "retired": 0, "items_seen": 0},
+    )
+    fetch_log = _table(db, "fetch_log")
+    fetch_log.create(
+        {
+            "id": int,
+            "source": str,
+            "url": str,
+            "at": str,
+            "status": str,
+            "http_status": int,
+            "error": str,
+            "duration_ms": int,
+            "items": int,
+            "new_items": int,
+        },
+        pk="id",
+        not_null={"source", "url", "at", "status"},
+    )
+    fetch_log.create_index(["source", "at"])
+    fetch_log.create_index(["at"])
+
+    articles = _table(db, "articles")
+    articles.create(
+        {
+            "id": int,
+            "url": str,
+            "canonical_url": str,
+            "source": str,
+            "title": str,
+            "text": str,
+            "guid": str,
+            "summary": str,
+            "published": str,
+            "language": str,
+            "author": str,
+            "site_name": str,
+            "extraction": str,
+            "extraction_note": str,
+            "content_hash": str,
+            "first_seen_at": str,
+        },
+        pk="id",
+        not_null={"url", "canonical_url", "source", "title", "text", "first_seen_at"},
+    )
+    articles.create_index(["canonical_url"])
+    articles.create_index(["guid"])
+    articles.create_index(["content_hash"])
+    articles.create_index(["first_seen_at"])
+    # Trigram: substring search that works for languages without spaces (Chinese, Japanese)
+    # and for Arabic words with attached prefixes (و, ال, ب ...).
+    articles.enable_fts(
+        ["title", "text"], create_triggers=True, tokenize="trigram case_sensitive 0"
+    )
+
+    article_sources = _table(db, "article_sources")
+    article_sources.create(
+        {"article_id": int, "source": str, "url": str, "first_seen_at": str},
+        pk=("article_id", "source"),
+        not_null={"first_seen_at"},
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    article_sources.create_index(["source"])
+
+    matches = _table(db, "matches")
+    matches.create(
+        {
+            "id": int,
+            "article_id": int,
+            "rule": str,
+            "name": str,
+            "severity": str,
+            "tags": str,
+            "evidence": str,
+            "details": str,
+            "amount_usd": float,
+            "muted": int,
+            "matched_at": str,
+        },
+        pk="id",
+        not_null={"article_id", "rule", "name", "severity", "matched_at"},
+        defaults={"muted": 0, "tags": "[]", "evidence": "[]", "details": "[]"},
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    matches.create_index(["article_id", "rule"], unique=True)
+    matches.create_index(["rule"])
+
+    alerts = _table(db, "alerts")
+    alerts.create(
+        {
+            "id": str,
+            "article_id": int,
+            "channel": str,
+            "rules": str,
+            "status": str,
+            "attempts": int,
+            "next_attempt_at": str,
+            "last_error": str,
+            "created_at": str,
+            "sent_at": str,
+            "note": str,
+            "also_reported_by": str,
+        },
+        pk="id",
+        not_null={"article_id", "channel", "status", "created_at"},
+        defaults={"attempts": 0, "rules": "[]", "also_reported_by": "[]"},
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    alerts.create_index(["article_id", "channel"], unique=True)
+    alerts.create_index(["status", "next_attempt_at"])
+    alerts.create_index(["channel", "status", "sent_at"])
+
+    _table(db, "mutes").create(
+        {"kind": str, "target": str, "created_at": str, "until": str},
+        pk=("kind", "target"),
+        not_null={"created_at"},
+    )
+
+
+#: Every migration, oldest first. The schema version is ``len(MIGRATIONS)``.
+MIGRATIONS: list[Migration] = [_m001_initial]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The ``user_version`` of the database (0 for a new one)."""
+    row = conn.execute("PRAGMA user_version").fetchone()
+    return int(row[0])
+
+
+def migrate(db: Database, migrations: list[Migration] | None = None) -> int:
+    """Apply pending migrations, each in its own ``BEGIN IMMEDIATE`` transaction, and return
+    the resulting schema version. Safe when several processes open a new database at once.
+
+    Raises :class:`MigrationError` when the database was written by a newer program.
+    """
+    steps = MIGRATIONS if migrations is None else migrations
+    conn = db.conn
+    current = schema_version(conn)
+    if current > len(steps):
+        raise MigrationError(
+            f"database schema version {current} is newer than this program supports "
+            f"({len(steps)}); upgrade ai-news-watcher or use another database file"
+        )
+    while current < len(steps):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = schema_version(conn)  # another process may have migrated meanwhile
+            if current < len(steps):
+                step = steps[current]
+                try:
+                    step(db)
+                except sqlite3.Error as exc:
+                    raise MigrationError(
+                        f"migration {current + 1} ({step.__name__}) failed: {exc}"
+                    ) from exc
+                current += 1
+                conn.execute(f"PRAGMA user_version = {current:d}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    return current

@@ -1,0 +1,742 @@
+"""The SQLite implementation of :class:`storage.interface.Store` (sqlite-utils 4).
+
+One connection per store, WAL journal, 5 s busy timeout, foreign keys on. The connection is
+shared between threads behind an :class:`threading.RLock`; several processes (daemon and CLI)
+may open the same file. Writes run in ``BEGIN IMMEDIATE`` transactions, so concurrent writers
+queue on the busy timeout instead of failing on a stale read snapshot.
+"""
+
+from __future__ import annotations
+
+import functools
+import pathlib
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+
+from sqlite_utils import Database
+
+from rules.models import RuleMatch
+from storage import _rows
+from storage._rows import Row, dumps, iso, iso_or_none, str_tuple
+from storage._search import build_search
+from storage.errors import DatabaseUnavailableError, NotFoundError, StorageError
+from storage.interface import Store
+from storage.migrations import migrate
+from storage.models import (
+    AlertRecord,
+    AlertStatus,
+    ArticleOutcome,
+    ArticleRecord,
+    Counts,
+    DigestEntry,
+    FetchLogEntry,
+    MatchRecord,
+    Mute,
+    NewArticle,
+    SourceDef,
+    SourceState,
+    SourceUpdate,
+)
+from storage.urls import content_hash
+
+__all__ = ["BUSY_TIMEOUT_S", "SQLiteStore", "open_store"]
+
+BUSY_TIMEOUT_S = 5.0
+ALERT_STATUSES: tuple[AlertStatus, ...] = ("pending", "sent", "failed", "muted")
+_CHUNK = 500  # ids per "IN (...)" query
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _guarded(
+    fn: Callable[Concatenate[SQLiteStore, P], R],
+) -> Callable[Concatenate[SQLiteStore, P], R]:
+    """Serialise calls on the store's lock and turn sqlite3 errors into :class:`StorageError`."""
+
+    def wrapper(self: SQLiteStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._lock:
+            if self._closed:
+                raise StorageError("the store is closed")
+            try:
+                return fn(self, *args, **kwargs)
+            except sqlite3.OperationalError as exc:
+                raise DatabaseUnavailableError(f"{self.path}: {exc}") from exc
+            except sqlite3.Error as exc:
+                raise StorageError(f"{self.path}: {exc}") from exc
+
+    functools.update_wrapper(wrapper, fn)
+    return wrapper
+
+
+def _new_alert_id() -> str:
+    return "al_" + uuid.uuid4().hex[:20]
+
+
+class SQLiteStore:
+    """A :class:`storage.Store` in one SQLite file. Use :func:`open_store` to get one."""
+
+    def __init__(self, db: Database, path: pathlib.Path) -> None:
+        self._db = db
+        self._conn: sqlite3.Connection = db.conn
+        self._lock = threading.RLock()
+        self._closed = False
+        self.path = path
+
+    @property
+    def db(self) -> Database:
+        """The underlying sqlite-utils database (for tests and maintenance commands)."""
+        return self._db
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _rows(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Row]:
+        cursor = self._conn.execute(sql, params)
+        keys = [d[0] for d in cursor.description]
+        return [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
+
+    def _row(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Row | None:
+        rows = self._rows(sql, params)
+        return rows[0] if rows else None
+
+    def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self._conn.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``); joins one already open."""
+        conn = self._conn
+        if conn.in_transaction:
+            yield conn
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: one consistent snapshot across several queries."""
+        conn = self._conn
+        if conn.in_transaction:
+            yield conn
+            return
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+
+    def _update_alert(self, alert_id: str, **fields: Any) -> None:
+        sets = ", ".join(f"{k} = :{k}" for k in fields)
+        with self._write() as conn:
+            cur = conn.execute(
+                f"UPDATE alerts SET {sets} WHERE id = :_id", {**fields, "_id": alert_id}
+            )
+            if cur.rowcount == 0:
+                raise NotFoundError(f"no alert {alert_id!r}")
+
+    def _sources_of(self, article_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+        out: dict[int, list[str]] = {}
+        for i in range(0, len(article_ids), _CHUNK):
+            chunk = article_ids[i : i + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for row in self._conn.execute(
+                f"SELECT article_id, source FROM article_sources WHERE article_id IN ({marks}) "
+                "ORDER BY first_seen_at, rowid",
+                list(chunk),
+            ):
+                out.setdefault(row[0], []).append(row[1])
+        return {k: tuple(v) for k, v in out.items()}
+
+    def _matches_of(
+        self, article_ids: Sequence[int], include_muted: bool = True
+    ) -> dict[int, list[MatchRecord]]:
+        out: dict[int, list[MatchRecord]] = {}
+        muted_sql = "" if include_muted else " AND muted = 0"
+        for i in range(0, len(article_ids), _CHUNK):
+            chunk = article_ids[i : i + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for row in self._rows(
+                f"SELECT * FROM matches WHERE article_id IN ({marks}){muted_sql} ORDER BY id",
+                list(chunk),
+            ):
+                out.setdefault(row["article_id"], []).append(_rows.to_match(row))
+        return out
+
+    def _articles(self, rows: list[Row]) -> list[ArticleRecord]:
+        sources = self._sources_of([r["id"] for r in rows])
+        return [_rows.to_article(r, sources.get(r["id"], ())) for r in rows]
+
+    def _find_duplicate(self, article: NewArticle, fingerprint: str) -> int | None:
+        checks = (
+            ("canonical_url", article.canonical_url),
+            ("guid", article.guid or ""),
+            ("content_hash", fingerprint),
+        )
+        for column, value in checks:
+            if value:
+                found = self._scalar(
+                    f"SELECT id FROM articles WHERE {column} = ? ORDER BY id LIMIT 1", [value]
+                )
+                if found is not None:
+                    return int(found)
+        return None
+
+    def _add_source(self, article_id: int, source: str, url: str | None, now: datetime) -> None:
+        conn = self._conn
+        primary = self._scalar("SELECT source FROM articles WHERE id = ?", [article_id])
+        if primary is None:
+            raise NotFoundError(f"no article {article_id}")
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO article_sources (article_id, source, url, first_seen_at) "
+            "VALUES (?, ?, ?, ?)",
+            [article_id, source, url, iso(now)],
+        )
+        if cur.rowcount == 0 or source == primary:
+            return
+        for alert_id, reported in conn.execute(
+            "SELECT id, also_reported_by FROM alerts WHERE article_id = ?", [article_id]
+        ).fetchall():
+            names = list(str_tuple(reported))
+            if source not in names:
+                names.append(source)
+                conn.execute(
+                    "UPDATE alerts SET also_reported_by = ? WHERE id = ?", [dumps(names), alert_id]
+                )
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._db.close()
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- sources ---------------------------------------------------------------------------
+    @_guarded
+    def sync_sources(self, sources: Sequence[SourceDef], now: datetime) -> None:
+        """Insert new sources, follow changed configured URLs/kinds and revive re-added ones.
+
+        A changed configured URL replaces the current URL and forgets the cache validators
+        (and un-retires the source). Sources no longer configured are kept but retired with
+        reason ``"removed"``; only those are revived when configured again (a source retired
+        for ``410 Gone`` stays retired until its URL changes).
+        """
+        with self._write() as conn:
+            existing = {r["name"]: r for r in self._rows("SELECT * FROM sources")}
+            wanted = {s.name: s for s in sources}
+            for name, src in wanted.items():
+                row = existing.get(name)
+                if row is None:
+                    conn.execute(
+                        "INSERT INTO sources (name, url, kind, configured_url, created_at) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        [name, src.url, src.kind, src.url, iso(now)],
+                    )
+                    continue
+                changes: dict[str, Any] = {}
+                if row["configured_url"] != src.url:
+                    changes.update(
+                        url=src.url,
+                        configured_url=src.url,
+                        etag=None,
+                        last_modified=None,
+                        next_poll_at=None,
+                        retired=0,
+                        retired_reason=None,
+                    )
+                if row["kind"] != src.kind:
+                    changes["kind"] = src.kind
+                if row["retired"] and row["retired_reason"] == "removed":
+                    changes.update(retired=0, retired_reason=None)
+                if changes:
+                    sets = ", ".join(f"{k} = :{k}" for k in changes)
+                    conn.execute(
+                        f"UPDATE sources SET {sets} WHERE name = :_name", {**changes, "_name": name}
+                    )
+            for name, row in existing.items():
+                if name not in wanted and not row["retired"]:
+                    conn.execute(
+                        "UPDATE sources SET retired = 1, retired_reason = 'removed' WHERE name = ?",
+                        [name],
+                    )
+
+    @_guarded
+    def get_source(self, name: str) -> SourceState | None:
+        row = self._row("SELECT * FROM sources WHERE name = ?", [name])
+        return None if row is None else _rows.to_source(row)
+
+    @_guarded
+    def list_sources(self) -> list[SourceState]:
+        """Every source, retired ones included, by name."""
+        return [_rows.to_source(r) for r in self._rows("SELECT * FROM sources ORDER BY name")]
+
+    @_guarded
+    def update_source(self, name: str, update: SourceUpdate) -> None:
+        """Apply the non-``None`` fields of ``update``; :class:`NotFoundError` if unknown."""
+        changes: dict[str, Any] = {}
+        if update.url is not None:
+            changes["url"] = update.url
+        if update.etag is not None:
+            changes["etag"] = update.etag
+        if update.last_modified is not None:
+            changes["last_modified"] = update.last_modified
+        if update.next_poll_at is not None:
+            changes["next_poll_at"] = iso(update.next_poll_at)
+        if update.retired is not None:
+            changes["retired"] = int(update.retired)
+            changes["retired_reason"] = (
+                (update.retired_reason or "gone") if update.retired else None
+            )
+        with self._write() as conn:
+            if not changes:
+                if self._scalar("SELECT 1 FROM sources WHERE name = ?", [name]) is None:
+                    raise NotFoundError(f"no source {name!r}")
+                return
+            sets = ", ".join(f"{k} = :{k}" for k in changes)
+            cur = conn.execute(
+                f"UPDATE sources SET {sets} WHERE name = :_name", {**changes, "_name": name}
+            )
+            if cur.rowcount == 0:
+                raise NotFoundError(f"no source {name!r}")
+
+    @_guarded
+    def record_fetch(self, entry: FetchLogEntry) -> None:
+        """Append to the fetch log and update the source's health in one transaction.
+
+        ``ok``/``not_modified`` set last_success_at and clear failing_since and
+        consecutive_failures; ``error`` sets last_error(_at), increments consecutive_failures
+        and sets failing_since if unset; ``skipped`` is only logged. Every status but
+        ``skipped`` sets last_attempt_at. ``items`` adds to items_seen; ``new_items > 0`` sets
+        last_new_item_at. :class:`NotFoundError` if the source was never synced.
+        """
+        at = iso(entry.at)
+        with self._write() as conn:
+            if self._scalar("SELECT 1 FROM sources WHERE name = ?", [entry.source]) is None:
+                raise NotFoundError(f"no source {entry.source!r}")
+            conn.execute(
+                "INSERT INTO fetch_log (source, url, at, status, http_status, error, duration_ms,"
+                " items, new_items) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    entry.source,
+                    entry.url,
+                    at,
+                    entry.status,
+                    entry.http_status,
+                    entry.error,
+                    entry.duration_ms,
+                    entry.items,
+                    entry.new_items,
+                ],
+            )
+            params = {"name": entry.source, "at": at, "items": entry.items}
+            sql = "UPDATE sources SET items_seen = items_seen + :items"
+            if entry.new_items > 0:
+                sql += ", last_new_item_at = :at"
+            if entry.status in ("ok", "not_modified"):
+                sql += (
+                    ", last_attempt_at = :at, last_success_at = :at, failing_since = NULL,"
+                    " consecutive_failures = 0"
+                )
+            elif entry.status == "error":
+                sql += (
+                    ", last_attempt_at = :at, last_error = :error, last_error_at = :at,"
+                    " consecutive_failures = consecutive_failures + 1,"
+                    " failing_since = COALESCE(failing_since, :at)"
+                )
+                params["error"] = entry.error or "error"
+            conn.execute(sql + " WHERE name = :name", params)
+
+    @_guarded
+    def fetch_log(self, source: str | None = None, limit: int = 50) -> list[FetchLogEntry]:
+        """Newest first."""
+        if source is None:
+            rows = self._rows("SELECT * FROM fetch_log ORDER BY at DESC, id DESC LIMIT ?", [limit])
+        else:
+            rows = self._rows(
+                "SELECT * FROM fetch_log WHERE source = ? ORDER BY at DESC, id DESC LIMIT ?",
+                [source, limit],
+            )
+        return [_rows.to_fetch(r) for r in rows]
+
+    # -- articles --------------------------------------------------------------------------
+    @_guarded
+    def known_article(self, canonical_url: str, guid: str | None = None) -> int | None:
+        """The id of a stored article with this canonical URL (or non-empty GUID), else None."""
+        for column, value in (("canonical_url", canonical_url), ("guid", guid or "")):
+            if value:
+                found = self._scalar(
+                    f"SELECT id FROM articles WHERE {column} = ? ORDER BY id LIMIT 1", [value]
+                )
+                if found is not None:
+                    return int(found)
+        return None
+
+    @_guarded
+    def add_article_source(self, article_id: int, source: str, now: datetime) -> None:
+        """Remember that ``source`` also carried a stored article (idempotent) and add it to
+        ``also_reported_by`` of the article's alerts. :class:`NotFoundError` if no article."""
+        with self._write():
+            self._add_source(article_id, source, None, now)
+
+    @_guarded
+    def record_article(
+        self,
+        article: NewArticle,
+        matches: Sequence[RuleMatch],
+        alerts: Mapping[str, Sequence[str]],
+        now: datetime,
+        muted_rules: Sequence[str] = (),
+    ) -> ArticleOutcome:
+        """Store an article, its matches and its outbox alerts in ONE transaction.
+
+        Deduplicates on canonical URL, then GUID, then content hash (the latter two only when
+        non-empty; a missing ``content_hash`` is computed here). A duplicate only adds its
+        source to the stored article (and to ``also_reported_by`` of its alerts) and returns
+        ``created=False`` with no alert ids. Channels with no rules get no alert; an alert whose
+        rules are all in ``muted_rules`` is stored with status ``muted``.
+        """
+        fingerprint = (
+            article.content_hash
+            if article.content_hash is not None
+            else content_hash(article.title, article.text)
+        )
+        muted = set(muted_rules)
+        stamp = iso(now)
+        with self._write() as conn:
+            existing = self._find_duplicate(article, fingerprint)
+            if existing is not None:
+                self._add_source(existing, article.source, article.url, now)
+                return ArticleOutcome(article_id=existing, created=False)
+            cur = conn.execute(
+                "INSERT INTO articles (url, canonical_url, source, title, text, guid, summary,"
+                " published, language, author, site_name, extraction, extraction_note,"
+                " content_hash, first_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    article.url,
+                    article.canonical_url,
+                    article.source,
+                    article.title,
+                    article.text,
+                    article.guid or None,
+                    article.summary,
+                    iso_or_none(article.published),
+                    article.language,
+                    article.author,
+                    article.site_name,
+                    article.extraction,
+                    article.extraction_note,
+                    fingerprint or None,
+                    stamp,
+                ],
+            )
+            article_id = cur.lastrowid
+            assert article_id is not None
+            conn.execute(
+                "INSERT INTO article_sources (article_id, source, url, first_seen_at)"
+                " VALUES (?, ?, ?, ?)",
+                [article_id, article.source, article.url, stamp],
+            )
+            for match in matches:
+                row = _rows.match_row(article_id, match, now, match.rule in muted)
+                cols = ", ".join(row)
+                conn.execute(
+                    f"INSERT OR IGNORE INTO matches ({cols}) VALUES ({', '.join('?' * len(row))})",
+                    list(row.values()),
+                )
+            alert_ids: list[str] = []
+            for channel, rule_ids in alerts.items():
+                rules = list(dict.fromkeys(rule_ids))
+                if not rules:
+                    continue
+                alert_id = _new_alert_id()
+                status = "muted" if all(r in muted for r in rules) else "pending"
+                conn.execute(
+                    "INSERT INTO alerts (id, article_id, channel, rules, status, attempts,"
+                    " created_at, also_reported_by) VALUES (?, ?, ?, ?, ?, 0, ?, '[]')",
+                    [alert_id, article_id, channel, dumps(rules), status, stamp],
+                )
+                alert_ids.append(alert_id)
+            return ArticleOutcome(article_id=article_id, created=True, alert_ids=tuple(alert_ids))
+
+    @_guarded
+    def get_article(self, article_id: int) -> ArticleRecord:
+        """:class:`NotFoundError` if there is no such article."""
+        with self._read():
+            row = self._row("SELECT * FROM articles WHERE id = ?", [article_id])
+            if row is None:
+                raise NotFoundError(f"no article {article_id}")
+            return self._articles([row])[0]
+
+    @_guarded
+    def article_matches(self, article_id: int) -> list[MatchRecord]:
+        return self._matches_of([article_id]).get(article_id, [])
+
+    @_guarded
+    def articles_between(self, start: datetime, end: datetime) -> list[ArticleRecord]:
+        """Articles first seen in [start, end), oldest first (for backtests)."""
+        with self._read():
+            rows = self._rows(
+                "SELECT * FROM articles WHERE first_seen_at >= ? AND first_seen_at < ?"
+                " ORDER BY first_seen_at, id",
+                [iso(start), iso(end)],
+            )
+            return self._articles(rows)
+
+    @_guarded
+    def search(self, query: str, limit: int = 20) -> list[ArticleRecord]:
+        """Full-text search over title and text, best match first.
+
+        Every word (or ``"quoted phrase"``) of ``query`` must occur, case-insensitively and
+        as a substring (FTS5 trigram index: works for Arabic, Chinese, ...). FTS operators
+        are taken literally, so no query can cause a syntax error. Words shorter than three
+        characters are matched with ``LIKE``. An empty query finds nothing.
+        """
+        plan = build_search(query, limit)
+        if plan is None:
+            return []
+        with self._read():
+            return self._articles(self._rows(plan.sql, plan.params))
+
+    # -- alerts (outbox) -------------------------------------------------------------------
+    @_guarded
+    def due_alerts(self, now: datetime, limit: int = 100) -> list[AlertRecord]:
+        """Pending alerts whose next_attempt_at is unset or <= now, oldest first."""
+        rows = self._rows(
+            "SELECT * FROM alerts WHERE status = 'pending'"
+            " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+            " ORDER BY created_at, rowid LIMIT ?",
+            [iso(now), limit],
+        )
+        return [_rows.to_alert(r) for r in rows]
+
+    @_guarded
+    def pending_alerts(self, channel: str | None = None) -> list[AlertRecord]:
+        """Every pending alert (due or not), optionally of one channel, oldest first."""
+        sql = "SELECT * FROM alerts WHERE status = 'pending'"
+        params: list[Any] = []
+        if channel is not None:
+            sql += " AND channel = ?"
+            params.append(channel)
+        rows = self._rows(sql + " ORDER BY created_at, rowid", params)
+        return [_rows.to_alert(r) for r in rows]
+
+    @_guarded
+    def list_alerts(
+        self, status: AlertStatus | None = None, limit: int = 100, channel: str | None = None
+    ) -> list[AlertRecord]:
+        """Alerts, newest first, optionally filtered by status and channel."""
+        where: list[str] = []
+        params: list[Any] = []
+        if status is not None:
+            where.append("status = ?")
+            params.append(status)
+        if channel is not None:
+            where.append("channel = ?")
+            params.append(channel)
+        sql = "SELECT * FROM alerts"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = self._rows(sql + " ORDER BY created_at DESC, rowid DESC LIMIT ?", [*params, limit])
+        return [_rows.to_alert(r) for r in rows]
+
+    @_guarded
+    def get_alert(self, alert_id: str) -> AlertRecord:
+        """:class:`NotFoundError` if there is no such alert."""
+        row = self._row("SELECT * FROM alerts WHERE id = ?", [alert_id])
+        if row is None:
+            raise NotFoundError(f"no alert {alert_id!r}")
+        return _rows.to_alert(row)
+
+    @_guarded
+    def alerts_sent_since(self, channel: str, since: datetime) -> int:
+        """How many alerts of ``channel`` were sent at or after ``since`` (for throttling)."""
+        count = self._scalar(
+            "SELECT count(*) FROM alerts WHERE channel = ? AND status = 'sent' AND sent_at >= ?",
+            [channel, iso(since)],
+        )
+        return int(count)
+
+    @_guarded
+    def mark_alert_sent(self, alert_id: str, now: datetime, note: str | None = None) -> None:
+        """Delivered: status ``sent`` at ``now``, one more attempt; ``note`` (e.g. "batched")
+        replaces any earlier note such as a deferral reason."""
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE alerts SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
+                " next_attempt_at = NULL, note = ? WHERE id = ?",
+                [iso(now), note, alert_id],
+            )
+            if cur.rowcount == 0:
+                raise NotFoundError(f"no alert {alert_id!r}")
+
+    @_guarded
+    def mark_alert_retry(
+        self, alert_id: str, now: datetime, error: str, next_attempt_at: datetime
+    ) -> None:
+        """Count a failed attempt; stays pending until next_attempt_at."""
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE alerts SET status = 'pending', attempts = attempts + 1, last_error = ?,"
+                " next_attempt_at = ? WHERE id = ?",
+                [error, iso(next_attempt_at), alert_id],
+            )
+            if cur.rowcount == 0:
+                raise NotFoundError(f"no alert {alert_id!r}")
+
+    @_guarded
+    def mark_alert_failed(self, alert_id: str, now: datetime, error: str) -> None:
+        """Give up (past the retry horizon): one more attempt, status ``failed``, kept."""
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE alerts SET status = 'failed', attempts = attempts + 1, last_error = ?,"
+                " next_attempt_at = NULL WHERE id = ?",
+                [error, alert_id],
+            )
+            if cur.rowcount == 0:
+                raise NotFoundError(f"no alert {alert_id!r}")
+
+    @_guarded
+    def retry_alert(self, alert_id: str, now: datetime) -> None:
+        """Put an alert (failed, muted, pending or even sent) back to pending, due now.
+        The attempt counter restarts at 0 so that the retry horizon applies afresh;
+        last_error is kept for information."""
+        self._update_alert(alert_id, status="pending", attempts=0, next_attempt_at=iso(now))
+
+    @_guarded
+    def defer_alert(self, alert_id: str, until: datetime, reason: str) -> None:
+        """Postpone without counting an attempt (quiet hours): pending, due at ``until``,
+        ``reason`` kept in ``note``."""
+        self._update_alert(alert_id, status="pending", next_attempt_at=iso(until), note=reason)
+
+    # -- digest ----------------------------------------------------------------------------
+    @_guarded
+    def digest_entries(
+        self, start: datetime, end: datetime, include_muted: bool = False
+    ) -> list[DigestEntry]:
+        """Articles first seen in [start, end) with at least one match, newest first.
+
+        Matches stored as muted are left out (and an article with only muted matches too)
+        unless ``include_muted``.
+        """
+        muted_sql = "" if include_muted else " AND m.muted = 0"
+        with self._read():
+            rows = self._rows(
+                "SELECT * FROM articles a WHERE a.first_seen_at >= ? AND a.first_seen_at < ?"
+                f" AND EXISTS (SELECT 1 FROM matches m WHERE m.article_id = a.id{muted_sql})"
+                " ORDER BY a.first_seen_at DESC, a.id DESC",
+                [iso(start), iso(end)],
+            )
+            articles = self._articles(rows)
+            matches = self._matches_of([a.id for a in articles], include_muted)
+        return [DigestEntry(article=a, matches=tuple(matches.get(a.id, ()))) for a in articles]
+
+    # -- mutes -----------------------------------------------------------------------------
+    @_guarded
+    def add_mute(self, mute: Mute) -> None:
+        """Add or replace the mute of (kind, target)."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO mutes (kind, target, created_at, until) VALUES (?, ?, ?, ?)",
+                [mute.kind, mute.target, iso(mute.created_at), iso_or_none(mute.until)],
+            )
+
+    @_guarded
+    def remove_mute(self, kind: str, target: str) -> bool:
+        """``True`` if there was such a mute."""
+        with self._write() as conn:
+            cur = conn.execute("DELETE FROM mutes WHERE kind = ? AND target = ?", [kind, target])
+            return cur.rowcount > 0
+
+    @_guarded
+    def active_mutes(self, now: datetime) -> list[Mute]:
+        """Mutes without ``until`` or with ``until`` after ``now``, by kind and target."""
+        rows = self._rows(
+            "SELECT * FROM mutes WHERE until IS NULL OR until > ? ORDER BY kind, target",
+            [iso(now)],
+        )
+        return [_rows.to_mute(r) for r in rows]
+
+    # -- stats -----------------------------------------------------------------------------
+    @_guarded
+    def counts(self) -> Counts:
+        """Row counts; ``alerts`` has every status, zeros included."""
+        with self._read():
+            sources = int(self._scalar("SELECT count(*) FROM sources"))
+            articles = int(self._scalar("SELECT count(*) FROM articles"))
+            matches = int(self._scalar("SELECT count(*) FROM matches"))
+            alerts: dict[str, int] = dict.fromkeys(ALERT_STATUSES, 0)
+            for status, n in self._conn.execute(
+                "SELECT status, count(*) FROM alerts GROUP BY status"
+            ):
+                alerts[status] = int(n)
+        return Counts(sources=sources, articles=articles, matches=matches, alerts=alerts)
+
+
+def _connect(path: pathlib.Path) -> sqlite3.Connection:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseUnavailableError(f"cannot create directory {path.parent}: {exc}") from exc
+    if path.is_dir():
+        raise DatabaseUnavailableError(f"{path} is a directory, not a database file")
+    try:
+        conn = sqlite3.connect(
+            str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
+    except sqlite3.Error as exc:
+        raise DatabaseUnavailableError(f"cannot open database {path}: {exc}") from exc
+    return conn
+
+
+def open_store(path: pathlib.Path | str) -> SQLiteStore:
+    """Open (creating it and its parent directories if needed) and migrate the database.
+
+    Raises :class:`DatabaseUnavailableError` if the file or directory cannot be written or the
+    file is not an SQLite database, and :class:`MigrationError` if it was created by a newer
+    version of this program.
+    """
+    path = pathlib.Path(path).expanduser()
+    conn = _connect(path)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise DatabaseUnavailableError(f"{path}: cannot switch to WAL journal (got {mode})")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        # Fail now, with a clear message, if the file cannot be written.
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+        db = Database(conn, execute_plugins=False)
+        migrate(db)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise DatabaseUnavailableError(f"cannot use {path} as the watcher database: {exc}") from exc
+    except BaseException:
+        conn.close()
+        raise
+    return SQLiteStore(db, path)
+
+
+if TYPE_CHECKING:
+
+    def _implements_store(store: SQLiteStore) -> Store:
+        return store  # mypy proves that SQLiteStore satisfies the Store protocol

@@ -1,0 +1,189 @@
+"""Pure URL canonicalisation and content fingerprints used for deduplication.
+
+Both functions are total: they never raise, whatever text they are given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from urllib.parse import urlsplit
+
+__all__ = ["MIN_HASH_CHARS", "TRACKING_PARAMS", "canonical_url", "content_hash"]
+
+#: Query parameters that only track the reader and never select content (compared lower-case).
+TRACKING_PARAMS: frozenset[str] = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "mc_cid",
+        "mc_eid",
+        "igshid",
+        "_hsenc",
+        "_hsmi",
+        "yclid",
+        "twclid",
+        "ref_src",
+        "ref_url",
+        "cmpid",
+        "mkt_tok",
+        "_ga",
+        "_gl",
+        "oly_anon_id",
+        "oly_enc_id",
+        "vero_id",
+        "wt.mc_id",
+        "smid",
+        "sr_share",
+    }
+)
+_TRACKING_PREFIXES = ("utm_",)
+_DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443", "ftp": "21"}
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_HEX = frozenset("0123456789abcdefABCDEF")
+_PATH_SAFE = _UNRESERVED | frozenset("/:@!$&'()*+,;=")
+_QUERY_SAFE = _UNRESERVED | frozenset("/:@!$'()*+,;=?")  # no "&": it separates parameters
+_USERINFO_SAFE = _UNRESERVED | frozenset("!$&'()*+,;=:")
+_SCHEME_RE = re.compile(r"^[a-z][a-z0-9+.\-]*$")
+_WS_RE = re.compile(r"\s+")
+
+#: Below this many characters of normalised text, :func:`content_hash` returns ``""``.
+MIN_HASH_CHARS = 200
+
+
+def _normalise_escapes(component: str, safe: frozenset[str]) -> str:
+    """Percent-encoding in one canonical form: escapes of unreserved characters decoded, other
+    escapes upper-cased, stray ``%`` and characters outside ``safe`` encoded as UTF-8."""
+    out: list[str] = []
+    i, n = 0, len(component)
+    while i < n:
+        ch = component[i]
+        if ch == "%":
+            if i + 2 < n and component[i + 1] in _HEX and component[i + 2] in _HEX:
+                decoded = chr(int(component[i + 1 : i + 3], 16))
+                out.append(
+                    decoded if decoded in _UNRESERVED else "%" + component[i + 1 : i + 3].upper()
+                )
+                i += 3
+                continue
+            out.append("%25")
+        elif ch in safe:
+            out.append(ch)
+        else:
+            out.extend(f"%{b:02X}" for b in ch.encode("utf-8", "surrogatepass"))
+        i += 1
+    return "".join(out)
+
+
+def _is_tracking(key: str) -> bool:
+    name = _normalise_escapes(key, _UNRESERVED).lower()
+    return name in TRACKING_PARAMS or name.startswith(_TRACKING_PREFIXES)
+
+
+def _canonical_query(query: str) -> str:
+    params: list[tuple[str, str]] = []
+    for part in query.split("&"):
+        if not part:
+            continue
+        key, eq, value = part.partition("=")
+        if _is_tracking(key):
+            continue
+        params.append(
+            (
+                _normalise_escapes(key, _QUERY_SAFE - {"="}),
+                eq + _normalise_escapes(value, _QUERY_SAFE),
+            )
+        )
+    params.sort()
+    return "&".join(k + v for k, v in params)
+
+
+def _canonical_host(host: str) -> str:
+    host = host.lower().rstrip(".")
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except (UnicodeError, ValueError):
+        return host
+
+
+def _canonical_netloc(scheme: str, netloc: str) -> str | None:
+    """``None`` when the authority cannot be understood (the caller then gives up)."""
+    userinfo, at, hostport = netloc.rpartition("@")
+    if hostport.startswith("["):
+        end = hostport.find("]")
+        if end < 0:
+            return None
+        host, rest = hostport[: end + 1].lower(), hostport[end + 1 :]
+        if rest and not rest.startswith(":"):
+            return None
+        port = rest[1:]
+    else:
+        host, _, port = hostport.partition(":")
+        host = _canonical_host(host)
+    if port:
+        if not port.isascii() or not port.isdigit():
+            return None
+        port = str(int(port))
+        if _DEFAULT_PORTS.get(scheme) == port:
+            port = ""
+    if not host:
+        return None
+    user = _normalise_escapes(userinfo, _USERINFO_SAFE) + at if at else ""
+    return f"{user}{host}:{port}" if port else f"{user}{host}"
+
+
+def canonical_url(url: str) -> str:
+    """The canonical form of ``url``, used to recognise the same article behind different links.
+
+    Lower-cases scheme and host (IDNA hosts become punycode), drops default ports, the
+    fragment and tracking parameters (``utm_*``, ``fbclid``, ... see :data:`TRACKING_PARAMS`),
+    sorts the remaining query parameters, normalises percent-encoding and turns an empty path
+    into ``/``. Anything that is not an absolute URL with a host is returned stripped.
+    Idempotent: ``canonical_url(canonical_url(x)) == canonical_url(x)``.
+    """
+    stripped = url.strip()
+    try:
+        parts = urlsplit(stripped)
+        scheme = parts.scheme.lower()
+        if not scheme or not _SCHEME_RE.match(scheme) or not parts.netloc:
+            return stripped
+        netloc = _canonical_netloc(scheme, parts.netloc)
+        if netloc is None:
+            return stripped
+        path = _normalise_escapes(parts.path, _PATH_SAFE) or "/"
+        query = _canonical_query(parts.query)
+        result = f"{scheme}://{netloc}{path}" + (f"?{query}" if query else "")
+    except (ValueError, UnicodeError):
+        return stripped
+    # Give up on inputs whose canonical form would not survive another round unchanged.
+    try:
+        if urlsplit(result).netloc != netloc:
+            return stripped
+    except ValueError:
+        return stripped
+    return result
+
+
+def _normalise_text(text: str) -> str:
+    return _WS_RE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+def content_hash(title: str, text: str) -> str:
+    """A fingerprint of an article's wording (NFKC, case-folded, whitespace collapsed, SHA-256).
+
+    Returns ``""`` when the normalised text is shorter than :data:`MIN_HASH_CHARS` characters:
+    a teaser or an empty body is no evidence that two articles are the same. The title takes
+    part so that different articles behind one identical paywall or cookie text stay apart.
+    """
+    body = _normalise_text(text)
+    if len(body) < MIN_HASH_CHARS:
+        return ""
+    payload = _normalise_text(title) + "\n" + body
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
