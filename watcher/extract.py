@@ -154,6 +154,13 @@ def page_language(html: str, text: str) -> str | None:
     return guess_language(text)
 
 
+_DATE_PARAMS = {
+    "extensive_search": True,
+    "original_date": True,
+    "outputformat": "%Y-%m-%dT%H:%M:%S%z",
+}
+
+
 def _parse_date(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -187,6 +194,7 @@ def extract_article(
             with_metadata=True,
             include_tables=True,
             deduplicate=False,
+            date_extraction_params=_DATE_PARAMS,
         )
     except Exception as exc:  # trafilatura/lxml raise many kinds of errors on bad input
         raise ExtractionError(f"{url or 'page'}: extraction failed: {exc}") from exc
