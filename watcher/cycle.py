@@ -51,7 +51,7 @@ async def run_cycle(
     client: httpx.AsyncClient | None = None,
 ) -> CycleResult:
     """Poll ``sources`` (all when ``None``) at ``now``, then deliver every alert that is due."""
-    from watcher.alerts.delivery import deliver_due
+    from watcher.alerts.deliver import deliver_due
     from watcher.pipeline import Poller
 
     async with Poller(config, store, ruleset, client=client) as poller:

@@ -162,7 +162,7 @@ class Daemon:
         if self._stopping:
             return
         self._track()
-        from watcher.alerts.delivery import deliver_due
+        from watcher.alerts.deliver import deliver_due
 
         try:
             await deliver_due(self.store, self.config, self.clock(), client=self.client)

@@ -85,7 +85,7 @@ def build_digest(
     names = dict(rule_names or {})
     groups: dict[str, list[DigestItem]] = {}
     muted: list[DigestItem] = []
-    for entry in store.digest_entries(start, end):
+    for entry in store.digest_entries(start, end, include_muted=True):
         live = [m for m in entry.matches if not m.muted]
         item = _item(entry, live or list(entry.matches))
         if not live:
