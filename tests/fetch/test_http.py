@@ -1,0 +1,227 @@
+"""Fetcher against a real local HTTP server: 304, Retry-After, redirects, 410, caps, timeouts,
+per-host limits, robots.txt."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+
+from tests.support.servers import LocalHTTPServer, Request, Route, endless
+from watcher.config import FetchConfig
+from watcher.errors import FetchError
+from watcher.http import Fetcher, make_client, parse_retry_after
+
+FIXED_NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def fetcher() -> AsyncIterator[Fetcher]:
+    cfg = FetchConfig(max_bytes=1024 * 1024, timeout=2.0, connect_timeout=1.0)
+    async with make_client(cfg) as client:
+        yield Fetcher(client, cfg, wallclock=lambda: FIXED_NOW)
+
+
+async def test_conditional_get_returns_not_modified(
+    http_server: LocalHTTPServer, fetcher: Fetcher
+) -> None:
+    http_server.routes["/feed"] = Route(b"<rss/>", last_modified="Wed, 25 Nov 2026 10:00:00 GMT")
+    first = await fetcher.fetch(http_server.url("/feed"))
+    assert first.status == 200 and first.body == b"<rss/>" and first.etag
+    second = await fetcher.fetch(http_server.url("/feed"), etag=first.etag)
+    assert second.not_modified and second.body == b"" and second.status == 304
+    third = await fetcher.fetch(http_server.url("/feed"), last_modified=first.last_modified)
+    assert third.not_modified
+    assert http_server.hits("/feed")[1].headers["if-none-match"] == first.etag
+    assert "ai-news-watcher" in http_server.hits("/feed")[0].headers["user-agent"]
+
+
+async def test_retry_after_seconds_blocks_the_host(
+    http_server: LocalHTTPServer, fetcher: Fetcher
+) -> None:
+    http_server.routes["/limited"] = Route(b"slow down", status=429, headers={"Retry-After": "120"})
+    http_server.routes["/other"] = Route(b"fine")
+    with pytest.raises(FetchError) as info:
+        await fetcher.fetch(http_server.url("/limited"))
+    assert info.value.status == 429 and info.value.retry_after == 120
+    # another URL on the same host is not requested while the host asked us to wait
+    with pytest.raises(FetchError, match="Retry-After") as again:
+        await fetcher.fetch(http_server.url("/other"))
+    assert again.value.retry_after is not None and 0 < again.value.retry_after <= 120
+    assert http_server.hits("/other") == []
+
+
+async def test_retry_after_http_date(http_server: LocalHTTPServer, fetcher: Fetcher) -> None:
+    when = format_datetime(FIXED_NOW + timedelta(seconds=300), usegmt=True)
+    http_server.routes["/busy"] = Route(b"", status=503, headers={"Retry-After": when})
+    with pytest.raises(FetchError) as info:
+        await fetcher.fetch(http_server.url("/busy"))
+    assert info.value.status == 503 and info.value.retry_after == 300
+
+
+def test_parse_retry_after_forms() -> None:
+    assert parse_retry_after("7", FIXED_NOW) == 7
+    assert parse_retry_after("Sat, 28 Nov 2026 12:01:00 GMT", FIXED_NOW) == 60
+    assert parse_retry_after("Sat, 28 Nov 2026 11:00:00 GMT", FIXED_NOW) == 0
+    assert parse_retry_after("soon", FIXED_NOW) is None
+    assert parse_retry_after(None, FIXED_NOW) is None
+
+
+async def test_permanent_and_temporary_redirects(
+    http_server: LocalHTTPServer, fetcher: Fetcher
+) -> None:
+    http_server.routes["/old"] = Route(b"", status=301, headers={"Location": "/new"}, etag=False)
+    http_server.routes["/tmp"] = Route(b"", status=302, headers={"Location": "/new"}, etag=False)
+    http_server.routes["/new"] = Route(b"<rss/>")
+    doc = await fetcher.fetch(http_server.url("/old"))
+    assert doc.url == http_server.url("/new") and doc.permanent_redirect == http_server.url("/new")
+    doc = await fetcher.fetch(http_server.url("/tmp"))
+    assert doc.url == http_server.url("/new") and doc.permanent_redirect is None
+
+
+async def test_gone_is_permanent(http_server: LocalHTTPServer, fetcher: Fetcher) -> None:
+    http_server.routes["/gone"] = Route(b"gone", status=410)
+    http_server.routes["/missing"] = Route(b"?", status=404)
+    with pytest.raises(FetchError) as info:
+        await fetcher.fetch(http_server.url("/gone"))
+    assert info.value.permanent and info.value.status == 410
+    with pytest.raises(FetchError) as info:
+        await fetcher.fetch(http_server.url("/missing"))
+    assert not info.value.permanent and info.value.status == 404
+
+
+async def test_endless_body_is_cut_at_the_cap(
+    http_server: LocalHTTPServer, fetcher: Fetcher
+) -> None:
+    http_server.routes["/endless"] = Route(endless(), etag=False)
+    with pytest.raises(FetchError, match="larger than"):
+        await fetcher.fetch(http_server.url("/endless"))
+
+
+async def test_declared_length_over_cap_is_refused(
+    http_server: LocalHTTPServer, fetcher: Fetcher
+) -> None:
+    http_server.routes["/big"] = Route(b"x" * (2 * 1024 * 1024), etag=False)
+    with pytest.raises(FetchError, match="larger than"):
+        await fetcher.fetch(http_server.url("/big"))
+
+
+async def test_gzip_bomb_is_stopped(http_server: LocalHTTPServer, fetcher: Fetcher) -> None:
+    bomb = gzip.compress(b"\0" * (64 * 1024 * 1024), compresslevel=9)
+    assert len(bomb) < 1024 * 1024  # under the raw cap: only the decompressed cap can stop it
+    http_server.routes["/bomb"] = Route(bomb, headers={"Content-Encoding": "gzip"}, etag=False)
+    with pytest.raises(FetchError, match="decompressed body larger than"):
+        await fetcher.fetch(http_server.url("/bomb"))
+
+
+async def test_gzip_and_deflate_bodies_are_decoded(
+    http_server: LocalHTTPServer, fetcher: Fetcher
+) -> None:
+    import zlib
+
+    http_server.routes["/gz"] = Route(
+        gzip.compress(b"<rss>gz</rss>"), headers={"Content-Encoding": "gzip"}
+    )
+    http_server.routes["/df"] = Route(
+        zlib.compress(b"<rss>df</rss>"), headers={"Content-Encoding": "deflate"}
+    )
+    raw = zlib.compressobj(wbits=-15)
+    http_server.routes["/raw"] = Route(
+        raw.compress(b"<rss>raw</rss>") + raw.flush(), headers={"Content-Encoding": "deflate"}
+    )
+    assert (await fetcher.fetch(http_server.url("/gz"))).body == b"<rss>gz</rss>"
+    assert (await fetcher.fetch(http_server.url("/df"))).body == b"<rss>df</rss>"
+    assert (await fetcher.fetch(http_server.url("/raw"))).body == b"<rss>raw</rss>"
+
+
+async def test_slow_response_times_out(http_server: LocalHTTPServer) -> None:
+    cfg = FetchConfig(timeout=0.3, connect_timeout=0.3)
+    http_server.routes["/slow"] = Route(b"late", delay=1.5)
+    async with make_client(cfg) as client:
+        with pytest.raises(FetchError, match="timed out"):
+            await Fetcher(client, cfg).fetch(http_server.url("/slow"))
+
+
+async def test_slow_drip_body_hits_the_whole_request_deadline(http_server: LocalHTTPServer) -> None:
+    def drip():  # type: ignore[no-untyped-def]
+        for _ in range(50):
+            time.sleep(0.1)
+            yield b"x"
+
+    cfg = FetchConfig(timeout=0.5, connect_timeout=0.3)
+    http_server.routes["/drip"] = Route(drip(), etag=False)
+    async with make_client(cfg) as client:
+        with pytest.raises(FetchError, match="timed out"):
+            await Fetcher(client, cfg).fetch(http_server.url("/drip"))
+
+
+async def test_connection_refused_is_a_fetch_error(fetcher: Fetcher) -> None:
+    with pytest.raises(FetchError) as info:
+        await fetcher.fetch("http://127.0.0.1:9/feed")
+    assert info.value.status is None
+
+
+async def test_per_host_limit(http_server: LocalHTTPServer) -> None:
+    import asyncio
+
+    lock = threading.Lock()
+    state = {"now": 0, "max": 0}
+
+    def handler(req: Request) -> Route:
+        with lock:
+            state["now"] += 1
+            state["max"] = max(state["max"], state["now"])
+        time.sleep(0.15)
+        with lock:
+            state["now"] -= 1
+        return Route(b"ok", etag=False)
+
+    for i in range(6):
+        http_server.routes[f"/p{i}"] = handler
+    cfg = FetchConfig(per_host=2, max_connections=16)
+    async with make_client(cfg) as client:
+        f = Fetcher(client, cfg)
+        docs = await asyncio.gather(*(f.fetch(http_server.url(f"/p{i}")) for i in range(6)))
+    assert all(d.body == b"ok" for d in docs)
+    assert state["max"] == 2
+
+
+async def test_robots_txt_is_honoured(http_server: LocalHTTPServer, fetcher: Fetcher) -> None:
+    http_server.routes["/robots.txt"] = Route(
+        b"User-agent: *\nDisallow: /private/\n", content_type="text/plain"
+    )
+    http_server.routes["/private/a"] = Route(b"secret")
+    http_server.routes["/public/a"] = Route(b"hello")
+    with pytest.raises(FetchError, match="robots.txt"):
+        await fetcher.fetch(http_server.url("/private/a"), check_robots=True)
+    assert (await fetcher.fetch(http_server.url("/public/a"), check_robots=True)).body == b"hello"
+    # feeds are fetched without asking robots.txt; robots.txt itself is fetched once per host
+    assert (await fetcher.fetch(http_server.url("/private/a"))).body == b"secret"
+    assert len(http_server.hits("/robots.txt")) == 1
+    assert (
+        http_server.hits("/private/a")[0]
+        .headers.get("user-agent", "")
+        .startswith("ai-news-watcher")
+    )
+
+
+async def test_missing_robots_txt_allows_everything(
+    http_server: LocalHTTPServer, fetcher: Fetcher
+) -> None:
+    http_server.routes["/a"] = Route(b"page")
+    assert (await fetcher.fetch(http_server.url("/a"), check_robots=True)).body == b"page"
+
+
+def test_gzip_bomb_fixture_is_not_all_in_memory() -> None:
+    # the decoder stops early: it never holds more than the cap plus one step
+    from watcher.http import _Decoder
+
+    d = _Decoder("gzip", 1000, "http://x")
+    with pytest.raises(FetchError):
+        d.feed(gzip.compress(b"\0" * 10_000_000))
+    assert d.size <= 1001
