@@ -197,7 +197,7 @@ async def test_robots_txt_is_honoured(http_server: LocalHTTPServer, fetcher: Fet
     )
     http_server.routes["/private/a"] = Route(b"secret")
     http_server.routes["/public/a"] = Route(b"hello")
-    with pytest.raises(FetchError, match="robots.txt"):
+    with pytest.raises(FetchError, match=r"robots\.txt"):
         await fetcher.fetch(http_server.url("/private/a"), check_robots=True)
     assert (await fetcher.fetch(http_server.url("/public/a"), check_robots=True)).body == b"hello"
     # feeds are fetched without asking robots.txt; robots.txt itself is fetched once per host
