@@ -205,9 +205,9 @@ class _Deliverer:
         individual = 0
         last_batch: datetime | None = None
         for a in self.store.list_alerts("sent", limit=MAX_DUE, channel=channel):
-            if a.sent_at is None or a.sent_at < since:
+            if a.sent_at is None or a.sent_at <= since:
                 continue
-            note = getattr(a, "note", None) or ""
+            note = a.note or ""
             if note.startswith(BATCH_NOTE):
                 last_batch = a.sent_at if last_batch is None else max(last_batch, a.sent_at)
             else:

@@ -1,0 +1,105 @@
+"""Invented alert content and config builders for the alert tests (no third-party text)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from watcher.alerts.payload import AlertContent, EvidenceItem, RuleHit
+from watcher.config import Config, parse_config
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+ARABIC_TITLE = "ميتا تطلق لاما 4 وديب سيك يرد بنموذج جديد"
+CHINESE_TITLE = "深度求索发布新模型，算力投资再创新高"
+
+
+def content(
+    title: str = "Lab unveils open model after $20 billion data center plan",
+    alert_id: str = "al_0123456789abcdef",
+    severity: str = "normal",
+    rules: tuple[str, ...] = ("deepseek", "capex"),
+    **kw: Any,
+) -> AlertContent:
+    hits = tuple(
+        RuleHit(
+            r,
+            r.title(),
+            severity,
+            ("ai",),
+            (EvidenceItem("text", r.upper(), r, 10, 10 + len(r), f"before {r.upper()} after"),),
+        )
+        for r in rules
+    )
+    base: dict[str, Any] = {
+        "alert_id": alert_id,
+        "channel": "hook",
+        "created_at": NOW,
+        "url": "https://news.example.org/2026/03/open-model?id=7",
+        "title": title,
+        "source": "example-news",
+        "rules": hits,
+        "snippet": "An invented snippet about a new open model and a data center plan.",
+        "published": NOW,
+        "language": "en",
+        "also_reported_by": ("other-wire",),
+    }
+    base.update(kw)
+    return AlertContent(**base)
+
+
+def make_config(
+    tmp_path: Path, alerts: list[dict[str, Any]], env: dict[str, str] | None = None
+) -> Config:
+    data = {"storage": {"path": str(tmp_path / "watcher.db")}, "alert": alerts}
+    return parse_config(data, path=tmp_path / "watcher.toml", env=env or {})
+
+
+def seed(
+    store: Any,
+    n: int = 1,
+    channels: tuple[str, ...] = ("hook",),
+    *,
+    now: datetime = NOW,
+    severity: str = "normal",
+    title: str = "Open model launch number {i} with a data center plan",
+    rules: tuple[str, ...] = ("deepseek",),
+    muted_rules: tuple[str, ...] = (),
+    source: str = "example-news",
+) -> list[str]:
+    """Store ``n`` invented matching articles with an alert per channel; return alert ids."""
+    from rules.models import Evidence, RuleMatch
+    from storage.models import NewArticle
+
+    ids: list[str] = []
+    for i in range(n):
+        text = f"Article {i}: DeepSeek released a model; the lab plans a $20 billion data center."
+        matches = [
+            RuleMatch(
+                r,
+                r.title(),
+                severity,  # type: ignore[arg-type]
+                ("ai",),
+                (Evidence("text", 12, 20, text[12:20], r, text[:60]),),
+            )
+            for r in rules
+        ]
+        url = f"https://news.example.org/story/{source}/{i}"
+        out = store.record_article(
+            NewArticle(
+                url=url,
+                canonical_url=url,
+                source=source,
+                title=title.format(i=i),
+                text=text,
+                language="en",
+                published=now,
+                content_hash=f"hash-{source}-{i}",
+            ),
+            matches,
+            {c: list(rules) for c in channels},
+            now,
+            muted_rules=muted_rules,
+        )
+        ids.extend(out.alert_ids)
+    return ids
