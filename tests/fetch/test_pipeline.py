@@ -1,0 +1,324 @@
+"""The poll engine end to end against a real local server and a real SQLite store."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from tests.fetch.conftest import KeywordRules, fixture_bytes, make_config
+from tests.support.servers import LocalHTTPServer, Route
+from watcher.pipeline import Poller
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+RSS = "application/rss+xml; charset=utf-8"
+
+
+def rss(items: list[tuple[str, str, str]], ttl: int | None = None) -> bytes:
+    body = "".join(
+        f"<item><title>{t}</title><link>{link}</link><guid>{link}</guid>"
+        f"<description>{d}</description><pubDate>Wed, 25 Nov 2026 10:00:00 GMT</pubDate></item>"
+        for t, link, d in items
+    )
+    ttl_el = f"<ttl>{ttl}</ttl>" if ttl else ""
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
+        f"<link>http://x/</link>{ttl_el}{body}</channel></rss>"
+    ).encode()
+
+
+def serve_articles(server: LocalHTTPServer) -> None:
+    server.routes["/2026/11/25/orbital-labs-data-centers"] = Route(
+        fixture_bytes("pages", "article-en.html")
+    )
+    server.routes["/2026/11/26/xinghe-compute-center-5678"] = Route(
+        fixture_bytes("pages", "article-gbk.html"), content_type="text/html"
+    )
+
+
+async def test_fulltext_poll_then_not_modified(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
+) -> None:
+    serve_articles(http_server)
+    http_server.routes["/feed"] = Route(
+        rss(
+            [
+                (
+                    "Orbital Labs data centers",
+                    http_server.url("/2026/11/25/orbital-labs-data-centers?utm_source=rss"),
+                    "Teaser.",
+                ),
+                (
+                    "Missing page",
+                    http_server.url("/2026/11/27/missing-page-story"),
+                    "A data center teaser only.",
+                ),
+            ]
+        ),
+        content_type=RSS,
+    )
+    cfg = make_config(tmp_path, [{"name": "ledger", "url": http_server.url("/feed")}])
+    async with Poller(cfg, store, rules, workers=1) as poller:
+        report = await poller.poll(NOW)
+        (r,) = report.sources
+        assert (r.status, r.items, r.new_articles, r.matched_articles) == ("ok", 2, 2, 2)
+        assert r.alerts_created == 2
+        assert any("missing-page-story" in n for n in r.notes)
+        second = await poller.poll(NOW + timedelta(minutes=20))
+        assert second.sources[0].status == "not_modified" and second.new_articles == 0
+    arts = {
+        a.title: a for a in store.articles_between(NOW - timedelta(days=1), NOW + timedelta(days=1))
+    }
+    full = arts["Orbital Labs data centers"]
+    assert full.extraction == "fulltext"
+    assert full.canonical_url.endswith("/2026/11/25/orbital-labs-data-centers")
+    assert "twelve billion dollars" in full.text
+    assert "will not be published" not in full.text and "Back to top" not in full.text
+    assert full.language == "en" and full.site_name == "Compute Ledger"
+    fallback = arts["Missing page"]
+    assert fallback.extraction == "feed-fallback" and "404" in (fallback.extraction_note or "")
+    assert fallback.text == "A data center teaser only."
+    state = store.get_source("ledger")
+    assert state.etag and state.consecutive_failures == 0 and state.next_poll_at > NOW
+    log = store.fetch_log("ledger")
+    assert [e.status for e in log] == ["not_modified", "ok"]
+
+
+async def test_feed_only_uses_feed_text_and_fetches_no_pages(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
+) -> None:
+    serve_articles(http_server)
+    link = http_server.url("/2026/11/25/orbital-labs-data-centers")
+    http_server.routes["/feed"] = Route(
+        rss([("A data center story", link, "Short &lt;b&gt;text&lt;/b&gt;.")]), content_type=RSS
+    )
+    cfg = make_config(tmp_path, [{"name": "f", "url": http_server.url("/feed"), "fulltext": False}])
+    async with Poller(cfg, store, rules, workers=0) as poller:
+        report = await poller.poll(NOW)
+    assert report.new_articles == 1 and report.matched_articles == 1
+    assert http_server.hits("/2026/11/25/orbital-labs-data-centers") == []
+    (art,) = store.articles_between(NOW - timedelta(days=1), NOW + timedelta(days=1))
+    assert art.extraction == "feed" and art.text == "Short text."
+
+
+async def test_same_article_from_two_sources_is_stored_once(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
+) -> None:
+    serve_articles(http_server)
+    path = "/2026/11/25/orbital-labs-data-centers"
+    http_server.routes["/a"] = Route(
+        rss([("Orbital", http_server.url(path), "x")]), content_type=RSS
+    )
+    http_server.routes["/b"] = Route(
+        rss([("Orbital again", http_server.url(path + "?utm_medium=social&fbclid=abc#top"), "y")]),
+        content_type=RSS,
+    )
+    cfg = make_config(
+        tmp_path,
+        [{"name": "a", "url": http_server.url("/a")}, {"name": "b", "url": http_server.url("/b")}],
+    )
+    async with Poller(cfg, store, rules, workers=0) as poller:
+        await poller.poll(NOW, [cfg.source("a")])
+        await poller.poll(NOW, [cfg.source("b")])
+    (art,) = store.articles_between(NOW - timedelta(days=1), NOW + timedelta(days=1))
+    assert set(art.sources) == {"a", "b"}
+    assert len(http_server.hits(path)) == 1  # the known article's page was not fetched again
+
+
+async def test_gone_retires_and_redirect_updates_url(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
+) -> None:
+    http_server.routes["/dead"] = Route(b"gone", status=410)
+    http_server.routes["/moved"] = Route(
+        b"", status=301, headers={"Location": "/new-home"}, etag=False
+    )
+    http_server.routes["/new-home"] = Route(rss([]), content_type=RSS)
+    cfg = make_config(
+        tmp_path,
+        [
+            {"name": "dead", "url": http_server.url("/dead"), "fulltext": False},
+            {"name": "moved", "url": http_server.url("/moved"), "fulltext": False},
+        ],
+    )
+    async with Poller(cfg, store, rules, workers=0) as poller:
+        first = {r.name: r for r in (await poller.poll(NOW)).sources}
+        assert first["dead"].status == "error" and first["dead"].http_status == 410
+        assert first["moved"].status == "ok"
+        again = {r.name: r for r in (await poller.poll(NOW + timedelta(hours=1))).sources}
+    assert store.get_source("dead").retired
+    assert again["dead"].status == "skipped"
+    assert len(http_server.hits("/dead")) == 1
+    assert store.get_source("moved").url == http_server.url("/new-home")
+    assert len(http_server.hits("/moved")) == 1  # the second poll went straight to the new URL
+
+
+async def test_backoff_then_recovery(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules, caplog: Any
+) -> None:
+    http_server.routes["/flaky"] = [
+        Route(b"boom", status=500),
+        Route(b"boom", status=500),
+        Route(b"boom", status=500),
+        Route(rss([]), content_type=RSS),
+    ]
+    cfg = make_config(
+        tmp_path,
+        [{"name": "flaky", "url": http_server.url("/flaky"), "every": "10m"}],
+        backoff_cap="1h",
+    )
+    src = cfg.source("flaky")
+    delays = []
+    now = NOW
+    with caplog.at_level(logging.WARNING, logger="watcher.poll"):
+        async with Poller(cfg, store, rules, workers=0) as poller:
+            for _ in range(4):
+                report = await poller.poll_source(src, now)
+                nxt = poller.next_poll_at(src, now)
+                delays.append((report.status, (nxt - now).total_seconds()))
+                now = nxt
+    assert [d[0] for d in delays] == ["error", "error", "error", "ok"]
+    assert [d[1] for d in delays] == [600, 1200, 2400, 600]
+    state = store.get_source("flaky")
+    assert state.consecutive_failures == 0 and state.failing_since is None
+    assert state.last_error and "500" in state.last_error
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(
+        "flaky" in w and http_server.url("/flaky") in w and "HTTP 500" in w for w in warnings
+    )
+
+
+async def test_backoff_is_capped_and_never_gives_up(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
+) -> None:
+    http_server.routes["/down"] = Route(b"boom", status=503)
+    cfg = make_config(
+        tmp_path,
+        [{"name": "down", "url": http_server.url("/down"), "every": "15m"}],
+        backoff_cap="2h",
+    )
+    src = cfg.source("down")
+    now = NOW
+    async with Poller(cfg, store, rules, workers=0) as poller:
+        for _ in range(8):
+            await poller.poll_source(src, now)
+            nxt = poller.next_poll_at(src, now)
+            gap = (nxt - now).total_seconds()
+            now = nxt
+    assert gap == 7200
+    assert store.get_source("down").consecutive_failures == 8
+
+
+async def test_retry_after_pushes_next_poll(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
+) -> None:
+    http_server.routes["/limited"] = Route(b"", status=429, headers={"Retry-After": "7200"})
+    cfg = make_config(tmp_path, [{"name": "l", "url": http_server.url("/limited"), "every": "5m"}])
+    async with Poller(cfg, store, rules, workers=0) as poller:
+        report = await poller.poll(NOW)
+        assert report.sources[0].http_status == 429
+        assert poller.next_poll_at(cfg.source("l"), NOW) >= NOW + timedelta(seconds=7200)
+    assert store.get_source("l").next_poll_at >= NOW + timedelta(seconds=7200)
+
+
+async def test_ttl_and_max_age_bound_the_interval(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
+) -> None:
+    http_server.routes["/ttl"] = Route(rss([], ttl=60), content_type=RSS)
+    http_server.routes["/cc"] = Route(
+        rss([]), content_type=RSS, headers={"Cache-Control": "public, max-age=1800"}
+    )
+    cfg = make_config(
+        tmp_path,
+        [
+            {"name": "ttl", "url": http_server.url("/ttl"), "every": "15m"},
+            {"name": "cc", "url": http_server.url("/cc"), "every": "15m"},
+        ],
+    )
+    async with Poller(cfg, store, rules, workers=0) as poller:
+        await poller.poll(NOW)
+        assert poller.next_poll_at(cfg.source("ttl"), NOW) == NOW + timedelta(hours=1)
+        assert poller.next_poll_at(cfg.source("cc"), NOW) == NOW + timedelta(minutes=30)
+
+
+async def test_one_broken_source_does_not_stop_the_others(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
+) -> None:
+    http_server.routes["/html"] = Route(fixture_bytes("feeds", "not-a-feed.html"))
+    http_server.routes["/ok"] = Route(
+        fixture_bytes("feeds", "gbk.xml"), content_type="application/xml"
+    )
+    cfg = make_config(
+        tmp_path,
+        [
+            {"name": "html", "url": http_server.url("/html"), "fulltext": False},
+            {"name": "refused", "url": "http://127.0.0.1:9/feed", "fulltext": False},
+            {"name": "ok", "url": http_server.url("/ok"), "fulltext": False},
+        ],
+    )
+    async with Poller(cfg, store, rules, workers=0) as poller:
+        report = {r.name: r for r in (await poller.poll(NOW)).sources}
+    assert report["html"].status == "error" and "not a feed" in (report["html"].error or "")
+    assert report["refused"].status == "error"
+    assert report["ok"].status == "ok" and report["ok"].matched_articles == 1
+    assert store.get_source("html").failing_since == NOW
+
+
+async def test_page_source_discovers_and_extracts_articles(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
+) -> None:
+    serve_articles(http_server)
+    listing = (
+        '<html><body><nav><a href="/">Home</a><a href="/tag/ai">AI</a></nav>'
+        '<a href="/2026/11/25/orbital-labs-data-centers">Orbital</a>'
+        '<a href="/2026/11/26/xinghe-compute-center-5678">星河</a>'
+        '<a href="/about">About</a><a href="https://elsewhere.example.com/2026/11/25/x-y-z">x</a>'
+        "</body></html>"
+    ).encode()
+    http_server.routes["/news/"] = Route(listing)
+    http_server.routes["/robots.txt"] = Route(
+        b"User-agent: *\nDisallow: /private/\n", content_type="text/plain"
+    )
+    cfg = make_config(
+        tmp_path, [{"name": "page", "url": http_server.url("/news/"), "kind": "page"}]
+    )
+    async with Poller(cfg, store, rules, workers=0) as poller:
+        report = await poller.poll(NOW)
+    assert report.sources[0].status == "ok" and report.new_articles == 2
+    texts = {
+        a.language: a
+        for a in store.articles_between(NOW - timedelta(days=1), NOW + timedelta(days=1))
+    }
+    assert "星河科技" in texts["zh"].text and texts["zh"].extraction == "fulltext"
+    assert report.matched_articles == 1  # the English article mentions data centers
+
+
+async def test_sitemap_source_follows_an_index(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
+) -> None:
+    import gzip
+
+    serve_articles(http_server)
+    urlset = (
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<url><loc>{http_server.url('/2026/11/25/orbital-labs-data-centers')}</loc><lastmod>2026-11-25</lastmod></url>"
+        "</urlset>"
+    ).encode()
+    index = (
+        b'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        b"<sitemap><loc>/sm-1.xml.gz</loc></sitemap></sitemapindex>"
+    )
+    http_server.routes["/sitemap.xml"] = Route(index, content_type="application/xml")
+    http_server.routes["/sm-1.xml.gz"] = Route(
+        gzip.compress(urlset), content_type="application/gzip"
+    )
+    cfg = make_config(
+        tmp_path, [{"name": "sm", "url": http_server.url("/sitemap.xml"), "kind": "sitemap"}]
+    )
+    async with Poller(cfg, store, rules, workers=0) as poller:
+        report = await poller.poll(NOW)
+    assert (
+        report.sources[0].status == "ok"
+        and report.new_articles == 1
+        and report.matched_articles == 1
+    )
