@@ -690,7 +690,7 @@ class SQLiteStore:
         return Counts(sources=sources, articles=articles, matches=matches, alerts=alerts)
 
 
-def _connect(path: pathlib.Path) -> sqlite3.Connection:
+def _connect(path: pathlib.Path, busy_timeout_s: float) -> sqlite3.Connection:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -699,24 +699,25 @@ def _connect(path: pathlib.Path) -> sqlite3.Connection:
         raise DatabaseUnavailableError(f"{path} is a directory, not a database file")
     try:
         conn = sqlite3.connect(
-            str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            str(path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
         )
     except sqlite3.Error as exc:
         raise DatabaseUnavailableError(f"cannot open database {path}: {exc}") from exc
     return conn
 
 
-def open_store(path: pathlib.Path | str) -> SQLiteStore:
+def open_store(path: pathlib.Path | str, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> SQLiteStore:
     """Open (creating it and its parent directories if needed) and migrate the database.
 
     Raises :class:`DatabaseUnavailableError` if the file or directory cannot be written or the
     file is not an SQLite database, and :class:`MigrationError` if it was created by a newer
-    version of this program.
+    version of this program. ``busy_timeout_s`` is how long a statement waits for another
+    connection's write lock before failing with :class:`DatabaseUnavailableError`.
     """
     path = pathlib.Path(path).expanduser()
-    conn = _connect(path)
+    conn = _connect(path, busy_timeout_s)
     try:
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
