@@ -170,8 +170,8 @@ def mute(app: AppContext, target: str | None, duration: str | None, kind: str | 
     if target is None:
         mutes = store.active_mutes(now)
         for m in mutes:
-            until = f"until {_short(m.until)} UTC" if m.until else "until unmuted"
-            click.echo(f"{m.kind:<6} {m.target}  {until}")
+            shown = f"until {_short(m.until)} UTC" if m.until else "until unmuted"
+            click.echo(f"{m.kind:<6} {m.target}  {shown}")
         if not mutes:
             click.echo("nothing is muted")
         return
