@@ -1,0 +1,159 @@
+"""OPML round trip and the ``watcher sources`` commands (add with autodiscovery, import,
+export, list with health)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.support.servers import LocalHTTPServer, Route
+from watcher.cli import main
+from watcher.config import load_config
+from watcher.errors import ParseError
+from watcher.opml import OpmlSource, parse_opml, source_name, unique_names, write_opml
+
+NESTED = b"""<?xml version="1.0"?>
+<opml version="2.0"><head><title>mine</title></head><body>
+  <outline text="AI">
+    <outline text="Labs">
+      <outline type="rss" text="Lab One" xmlUrl="https://one.example.org/feed" htmlUrl="https://one.example.org/"/>
+    </outline>
+    <outline type="rss" title="Chips &amp; Capex" text="ignored" xmlUrl="https://chips.example.com/rss?x=1&amp;y=2"/>
+  </outline>
+  <outline type="rss" text="Top level" xmlUrl="https://top.example.net/atom.xml"/>
+  <outline text="Empty folder"/>
+</body></opml>
+"""
+
+
+def test_nested_opml_round_trip() -> None:
+    entries = parse_opml(NESTED)
+    assert [(e.title, e.url, e.category) for e in entries] == [
+        ("Lab One", "https://one.example.org/feed", ("AI", "Labs")),
+        ("Chips & Capex", "https://chips.example.com/rss?x=1&y=2", ("AI",)),
+        ("Top level", "https://top.example.net/atom.xml", ()),
+    ]
+    again = parse_opml(write_opml(entries))
+    assert {(e.title, e.url, e.category, e.html_url) for e in again} == {
+        (e.title, e.url, e.category, e.html_url) for e in entries
+    }
+    kinds = parse_opml(write_opml([OpmlSource("P", "https://p.example/", kind="page")]))
+    assert kinds[0].kind == "page"
+
+
+def test_bad_opml() -> None:
+    with pytest.raises(ParseError):
+        parse_opml(b"<html><body/></html>")
+    with pytest.raises(ParseError):
+        parse_opml(b"<opml><body><outline")
+
+
+def test_corpus_opml_files(shared_corpus: Path) -> None:
+    files = sorted((shared_corpus / "feeds").rglob("*.opml"))
+    assert files
+    for f in files:
+        for e in parse_opml(f.read_bytes()):
+            assert e.url.startswith("http")
+
+
+def test_source_names_are_valid_and_unique() -> None:
+    import re
+
+    entries = [
+        OpmlSource("Le Monde — IA", "https://a/"),
+        OpmlSource("Le Monde — IA", "https://b/"),
+        OpmlSource("深度", "https://www.deep.example.cn/rss"),
+    ]
+    names = unique_names(entries, taken={"Le-Monde-IA"})
+    assert names == ["Le-Monde-IA-2", "Le-Monde-IA-3", "deep.example.cn"]
+    assert all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", n) for n in names)
+    assert source_name("x" * 100, "https://a/") == "x" * 64
+
+
+@pytest.fixture
+def cfg_file(tmp_path: Path) -> Path:
+    p = tmp_path / "watcher.toml"
+    p.write_text(
+        f'[storage]\npath = "{tmp_path / "w.db"}"\n\n[[source]]\nname = "existing"\n'
+        'url = "https://existing.example.org/feed"\nfulltext = false\n',
+        encoding="utf-8",
+    )
+    return p
+
+
+def test_import_then_export(cfg_file: Path, tmp_path: Path) -> None:
+    opml = tmp_path / "subs.opml"
+    opml.write_bytes(NESTED)
+    runner = CliRunner()
+    res = runner.invoke(main, ["--config", str(cfg_file), "sources", "import", str(opml)])
+    assert res.exit_code == 0, res.output
+    assert "imported 3" in res.output
+    names = [s.name for s in load_config(cfg_file).sources]
+    assert names == ["existing", "Lab-One", "Chips-Capex", "Top-level"]
+    again = runner.invoke(main, ["--config", str(cfg_file), "sources", "import", str(opml)])
+    assert "imported 0" in again.output
+    out = runner.invoke(main, ["--config", str(cfg_file), "sources", "export"])
+    assert out.exit_code == 0
+    urls = {e.url for e in parse_opml(out.output.encode())}
+    assert urls == {s.url for s in load_config(cfg_file).sources}
+
+
+def test_add_discovers_the_feed(cfg_file: Path, http_server: LocalHTTPServer) -> None:
+    feed = (
+        Path(__file__).resolve().parent.parent / "fixtures" / "feeds" / "rss2-ttl.xml"
+    ).read_bytes()
+    http_server.routes["/"] = Route(
+        b'<html><head><link rel="alternate" type="application/rss+xml" href="/news/rss.xml">'
+        b"</head><body>home</body></html>"
+    )
+    http_server.routes["/news/rss.xml"] = Route(feed, content_type="application/rss+xml")
+    http_server.routes["/blog/"] = Route(b"<html><body>no links</body></html>")
+    http_server.routes["/blog/feed"] = Route(feed, content_type="application/rss+xml")  # not here
+    http_server.routes["/feed"] = Route(feed, content_type="application/rss+xml")  # common path
+    runner = CliRunner()
+    res = runner.invoke(main, ["--config", str(cfg_file), "sources", "add", http_server.url("/")])
+    assert res.exit_code == 0, res.output
+    src = load_config(cfg_file).sources[-1]
+    assert (src.name, src.url, src.kind) == (
+        "Compute-Ledger",
+        http_server.url("/news/rss.xml"),
+        "feed",
+    )
+    res = runner.invoke(
+        main,
+        ["--config", str(cfg_file), "sources", "add", http_server.url("/blog/"), "--name", "blog"],
+    )
+    assert res.exit_code == 0, res.output
+    assert load_config(cfg_file).source("blog").url == http_server.url("/feed")
+    dup = runner.invoke(
+        main, ["--config", str(cfg_file), "sources", "add", http_server.url("/"), "--name", "x"]
+    )
+    assert dup.exit_code != 0 and "already a source" in dup.output
+
+
+def test_list_shows_health(cfg_file: Path) -> None:
+    from storage.models import FetchLogEntry, SourceDef
+    from storage.sqlite import open_store
+
+    cfg = load_config(cfg_file)
+    with open_store(cfg.storage.path) as store:
+        now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+        store.sync_sources(
+            [SourceDef("existing", "https://existing.example.org/feed", "feed")], now
+        )
+        store.record_fetch(
+            FetchLogEntry(
+                "existing", "https://existing.example.org/feed", now, "error", 503, "HTTP 503"
+            )
+        )
+    runner = CliRunner()
+    res = runner.invoke(main, ["--config", str(cfg_file), "sources"])
+    assert res.exit_code == 0, res.output
+    assert "FAILING" in res.output and "HTTP 503" in res.output
+    res = runner.invoke(main, ["--config", str(cfg_file), "sources", "--format", "json"])
+    (row,) = json.loads(res.output)
+    assert row["state"] == "failing" and row["consecutive_failures"] == 1
