@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -15,7 +17,7 @@ from watcher.errors import ConfigError, FetchError, ParseError, WatcherError
 from watcher.opml import OpmlSource, parse_opml, source_name, unique_names, write_opml
 
 
-def _ago(now, when) -> str:  # type: ignore[no-untyped-def]
+def _ago(now: datetime, when: datetime | None) -> str:
     if when is None:
         return "never"
     secs = int((now - when).total_seconds())
@@ -40,7 +42,7 @@ def sources(ctx: click.Context, fmt: str) -> None:
     store = app.store()
     now = utcnow()
     states = {s.name: s for s in store.list_sources()}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for src in config.sources:
         st = states.get(src.name)
         if st is None:
@@ -61,19 +63,18 @@ def sources(ctx: click.Context, fmt: str) -> None:
                 "consecutive_failures": st.consecutive_failures,
                 "items_seen": st.items_seen,
                 "next_poll_at": st.next_poll_at.isoformat() if st.next_poll_at else None,
-                "_st": st,
             }
         )
     if fmt == "json":
-        click.echo(json.dumps([{k: v for k, v in r.items() if k != "_st"} for r in rows], indent=2))
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     for r in rows:
-        st = r.get("_st")
+        st = states.get(r["name"])
         line = f"{r['name']:<28} {r['kind']:<7} {r['state'].upper():<8}"
         if st is not None:
             line += f" ok {_ago(now, st.last_success_at):<10} items {st.items_seen:<6}"
         click.echo(line + f" {r['url']}")
-        if r["state"] in ("failing", "stale", "retired") and r.get("reason"):
+        if st is not None and r["state"] in ("failing", "stale", "retired") and r.get("reason"):
             since = st.failing_since if r["state"] == "failing" else None
             click.echo(f"{'':<28} since {_ago(now, since or st.last_error_at)}: {r['reason']}")
 
