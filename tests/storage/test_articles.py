@@ -239,3 +239,20 @@ def test_search(store: SQLiteStore) -> None:
     assert len(store.search("llama", limit=2)) == 2
     assert len(store.search("ll", limit=2)) == 2  # short term: LIKE path honours the limit
     assert store.search("capex*") == []  # "*" is literal, not a prefix operator
+
+
+def test_search_real_arabic_article(store: SQLiteStore, seed_article: str) -> None:
+    """The shared Arabic seed article (read from ../shared/corpus, not copied)."""
+    title, _, text = seed_article.strip().partition("\n")
+    out = store.record_article(
+        article("https://ar.example/meta-deepseek", title=title, text=text), [], {}, T0
+    )
+    other = store.record_article(
+        article("https://en.example/x", title="Rain", text="Rain all week in Lisbon. " * 10),
+        [],
+        {},
+        T0,
+    )
+    for query in ("ديبسيك", "Deepseek", "ميتا", "زوكربيرج", "ذكاء", "Llama 4", '"60 مليار"'):
+        assert [a.id for a in store.search(query)] == [out.article_id], query
+    assert {a.id for a in store.search("lisbon OR زوكربيرج")} == {out.article_id, other.article_id}
