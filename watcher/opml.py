@@ -45,7 +45,7 @@ def parse_opml(body: bytes) -> list[OpmlSource]:
                 out.append(OpmlSource(title or url, url, child.get("htmlUrl"), path, kind))
             walk(child, (*path, title) if not url and title else path)
 
-    walk(root.find("body"), ())  # type: ignore[arg-type]
+    walk(root.find("body"), ())
     return out
 
 
@@ -89,7 +89,7 @@ def write_opml(sources: Sequence[OpmlSource], title: str = "AI News Watcher sour
         node = tree
         for part in s.category:
             node = node.setdefault("\0" + part, {})  # type: ignore[assignment]
-        node.setdefault("", []).append(s)  # type: ignore[union-attr,attr-defined]
+        node.setdefault("", []).append(s)  # type: ignore[attr-defined]
 
     def emit(node: dict[str, object], depth: int) -> None:
         pad = "  " * depth
