@@ -1,0 +1,358 @@
+"""Compiled rule sets: one combined scan per field, then condition evaluation with evidence."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from rules.errors import RuleValidationError
+from rules.models import Document, Evidence, Field, RuleMatch
+from rules.money import find_amounts
+from rules.normalize import NormText
+from rules.scanner import Scanner, Term, term_variants
+from rules.spec import (
+    AllNode,
+    AmountNode,
+    AnyNode,
+    EntityNode,
+    NearNode,
+    Node,
+    NotNode,
+    RegexNode,
+    RuleSpec,
+    Scope,
+    TermsNode,
+)
+
+MAX_EVIDENCE = 8
+_FIELD_ORDER: dict[str, int] = {"title": 0, "text": 1, "url": 2, "source": 3}
+_CJK_RX = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+# A span in folded text: (field, start, end, term as written, amount in USD or None).
+Span = tuple[str, int, int, str, float | None]
+Result = tuple[bool, list[Span]]
+
+
+def gap_units(text: str, a: int, b: int) -> int:
+    """Distance between folded positions ``a <= b``: words, each CJK character counting one."""
+    if b <= a:
+        return 0
+    gap = text[a:b]
+    return len(gap.split()) + len(_CJK_RX.findall(gap))
+
+
+class _Doc:
+    """Per-document state: folded fields, occurrences by term id, amounts, memoised nodes."""
+
+    def __init__(self, doc: Document, fields: Iterable[str], scanner: Scanner) -> None:
+        self.norm: dict[str, NormText] = {}
+        self.occ: dict[int, list[Span]] = {}
+        self._amounts: dict[str, list[Span]] = {}
+        self.memo: dict[tuple[int, tuple[str, ...]], Result] = {}
+        for f in fields:
+            raw = getattr(doc, f) or ""
+            if not raw:
+                continue
+            nt = NormText(raw)
+            self.norm[f] = nt
+            for term, s, e in scanner.scan(nt.text):
+                self.occ.setdefault(term.id, []).append((f, s, e, term.source, None))
+
+    def amounts(self, field: str) -> list[Span]:
+        if field not in self._amounts:
+            nt = self.norm.get(field)
+            self._amounts[field] = (
+                [(field, a.start, a.end, "amount", a.usd) for a in find_amounts(nt.text)]
+                if nt
+                else []
+            )
+        return self._amounts[field]
+
+    def near(self, x: Span, y: Span, within: int) -> bool:
+        if x[0] != y[0]:
+            return False
+        if x[1] < y[2] and y[1] < x[2]:
+            return True
+        text = self.norm[x[0]].text
+        a, b = (x[2], y[1]) if x[1] <= y[1] else (y[2], x[1])
+        return gap_units(text, a, b) <= within
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    spec: RuleSpec
+    root: Node
+
+
+class RuleSet:
+    """A compiled, immutable set of rules. ``match`` is thread-safe (no shared mutable state)."""
+
+    def __init__(self, specs: Sequence[RuleSpec], capex_threshold_usd: float = 1e9) -> None:
+        self.capex_threshold_usd = capex_threshold_usd
+        by_id: dict[str, RuleSpec] = {}
+        for spec in specs:
+            if spec.id in by_id:
+                raise RuleValidationError(
+                    spec.origin, spec.id, "id",
+                    f"duplicate rule id (also defined in {by_id[spec.id].origin})",
+                )
+            by_id[spec.id] = spec
+        self.rules: Mapping[str, RuleSpec] = MappingProxyType(dict(sorted(by_id.items())))
+        self.rule_ids: tuple[str, ...] = tuple(self.rules)
+        self._term_ids: dict[str, tuple[int, ...]] = {}
+        self._terms: dict[tuple[tuple[str, ...], str, str], Term] = {}
+        self._regex: dict[str, re.Pattern[str]] = {}
+        self._fields: set[str] = set()
+        for spec in self.rules.values():
+            self._fields.update(spec.fields)
+            self._collect(spec.root)
+        self.scanner = Scanner(list(self._terms.values()))
+
+    @property
+    def term_count(self) -> int:
+        """Number of distinct compiled terms (aliases and keywords, with variants)."""
+        return len(self._terms)
+
+    # -- compilation ------------------------------------------------------------------------
+    def _ids(self, written: str) -> tuple[int, ...]:
+        if written not in self._term_ids:
+            ids = []
+            for units, start, end in term_variants(written):
+                key = (units, start, end)
+                if key not in self._terms:
+                    tid = len(self._terms)
+                    self._terms[key] = Term(tid, "".join(u for u in units if u != " "),
+                                            start, end, written, units)
+                ids.append(self._terms[key].id)
+            self._term_ids[written] = tuple(ids)
+        return self._term_ids[written]
+
+    def _collect_scope(self, scope: Scope) -> None:
+        if scope.fields:
+            self._fields.update(scope.fields)
+        if scope.unless is not None:
+            self._collect(scope.unless)
+
+    def _collect(self, node: Node) -> None:
+        if isinstance(node, TermsNode):
+            for t in node.terms:
+                self._ids(t)
+            self._collect_scope(node.scope)
+        elif isinstance(node, EntityNode):
+            for t in (*node.aliases, *node.ambiguous, *node.exclude):
+                self._ids(t)
+            if node.context is not None:
+                self._collect(node.context)
+            self._collect_scope(node.scope)
+        elif isinstance(node, RegexNode):
+            self._regex[node.pattern] = re.compile(node.pattern)
+            self._collect_scope(node.scope)
+        elif isinstance(node, AmountNode):
+            self._collect_scope(node.scope)
+        elif isinstance(node, AllNode | AnyNode):
+            for c in node.children:
+                self._collect(c)
+        elif isinstance(node, NotNode):
+            self._collect(node.child)
+        elif isinstance(node, NearNode):
+            for c in node.children:
+                self._collect(c)
+            self._collect_scope(node.scope)
+
+    # -- evaluation -------------------------------------------------------------------------
+    def _term_spans(self, st: _Doc, written: Iterable[str]) -> list[Span]:
+        out: list[Span] = []
+        for w in written:
+            for tid in self._term_ids[w]:
+                out.extend(st.occ.get(tid, ()))
+        return out
+
+    def _apply_scope(
+        self, st: _Doc, spans: list[Span], scope: Scope, fields: tuple[str, ...]
+    ) -> list[Span]:
+        allowed = scope.fields or fields
+        spans = [s for s in spans if s[0] in allowed]
+        if scope.unless is not None and spans:
+            ok, veto = self._eval(st, scope.unless, ("title", "text", "url", "source"))
+            if ok and veto:
+                spans = [
+                    s for s in spans if not any(st.near(s, v, scope.unless_within) for v in veto)
+                ]
+        return spans
+
+    def _eval(self, st: _Doc, node: Node, fields: tuple[str, ...]) -> Result:
+        key = (id(node), fields)
+        hit = st.memo.get(key)
+        if hit is not None:
+            return hit
+        res = self._eval_uncached(st, node, fields)
+        st.memo[key] = res
+        return res
+
+    def _eval_uncached(self, st: _Doc, node: Node, fields: tuple[str, ...]) -> Result:
+        if isinstance(node, TermsNode):
+            spans = self._apply_scope(st, self._term_spans(st, node.terms), node.scope, fields)
+            return bool(spans), spans
+        if isinstance(node, EntityNode):
+            return self._eval_entity(st, node, fields)
+        if isinstance(node, RegexNode):
+            rx = self._regex[node.pattern]
+            spans = [
+                (f, m.start(), m.end(), node.pattern, None)
+                for f in (node.scope.fields or fields)
+                if f in st.norm
+                for m in rx.finditer(st.norm[f].text)
+                if m.end() > m.start()
+            ]
+            spans = self._apply_scope(st, spans, node.scope, fields)
+            return bool(spans), spans
+        if isinstance(node, AmountNode):
+            floor = self.capex_threshold_usd if node.min_usd is None else node.min_usd
+            spans = [
+                s
+                for f in (node.scope.fields or fields)
+                for s in st.amounts(f)
+                if s[4] is not None and s[4] >= floor
+            ]
+            spans = self._apply_scope(st, spans, node.scope, fields)
+            return bool(spans), spans
+        if isinstance(node, AllNode):
+            out: list[Span] = []
+            for c in node.children:
+                ok, spans = self._eval(st, c, fields)
+                if not ok:
+                    return False, []
+                out.extend(spans)
+            return True, out
+        if isinstance(node, AnyNode):
+            out = []
+            any_ok = False
+            for c in node.children:
+                ok, spans = self._eval(st, c, fields)
+                if ok:
+                    any_ok = True
+                    out.extend(spans)
+            return any_ok, out
+        if isinstance(node, NotNode):
+            ok, _ = self._eval(st, node.child, fields)
+            return not ok, []
+        return self._eval_near(st, node, fields)
+
+    def _eval_near(self, st: _Doc, node: NearNode, fields: tuple[str, ...]) -> Result:
+        results = [self._eval(st, c, fields) for c in node.children]
+        if not all(ok and spans for ok, spans in results):
+            return False, []
+        anchors = results[0][1]
+        others = [spans for _, spans in results[1:]]
+        out: list[Span] = []
+        for a in anchors[:200]:
+            picked = []
+            for spans in others:
+                best = next((b for b in spans if st.near(a, b, node.within)), None)
+                if best is None:
+                    break
+                picked.append(best)
+            else:
+                out.append(a)
+                out.extend(picked)
+        out = self._apply_scope(st, out, node.scope, fields)
+        return bool(out), out
+
+    def _eval_entity(self, st: _Doc, node: EntityNode, fields: tuple[str, ...]) -> Result:
+        spans = self._term_spans(st, node.aliases)
+        if node.ambiguous:
+            amb = self._term_spans(st, node.ambiguous)
+            if amb and node.context is not None:
+                ok, ctx = self._eval(st, node.context, ("title", "text"))
+                if ok:
+                    for s in amb:
+                        others = [c for c in ctx if not (c[0] == s[0] and c[1] < s[2]
+                                                          and s[1] < c[2])]
+                        if not others:
+                            continue
+                        if node.context_within is None or any(
+                            st.near(s, c, node.context_within) for c in others
+                        ):
+                            spans.append(s)
+        if node.exclude and spans:
+            ex = self._term_spans(st, node.exclude)
+            if ex:
+                spans = [
+                    s for s in spans
+                    if not any(x[0] == s[0] and x[1] < s[2] and s[1] < x[2] for x in ex)
+                ]
+        spans = self._apply_scope(st, spans, node.scope, fields)
+        return bool(spans), spans
+
+    # -- public ---------------------------------------------------------------------------------
+    def match(self, doc: Document) -> list[RuleMatch]:
+        """Every rule that matches ``doc``, sorted by rule id, each with its evidence."""
+        st = _Doc(doc, self._fields, self.scanner)
+        if not st.norm:
+            return []
+        lang = (doc.language or "").split("-")[0].split("_")[0].lower()
+        out: list[RuleMatch] = []
+        for rid, spec in self.rules.items():
+            if spec.languages and lang and lang not in spec.languages:
+                continue
+            ok, spans = self._eval(st, spec.root, spec.fields)
+            if not ok or not spans:
+                continue
+            evidence = self._evidence(st, spans)
+            amounts = [s[4] for s in spans if s[4] is not None]
+            out.append(
+                RuleMatch(
+                    rule=rid,
+                    name=spec.name,
+                    severity=spec.severity,
+                    tags=spec.tags,
+                    evidence=evidence,
+                    amount_usd=max(amounts) if amounts else None,
+                )
+            )
+        return out
+
+    def _evidence(self, st: _Doc, spans: list[Span]) -> tuple[Evidence, ...]:
+        seen: set[tuple[str, int, int]] = set()
+        ordered: list[Span] = []
+        last: Span | None = None
+        for s in sorted(spans, key=lambda s: (_FIELD_ORDER[s[0]], s[1], -s[2])):
+            k = (s[0], s[1], s[2])
+            if k in seen:
+                continue
+            if last is not None and last[0] == s[0] and s[2] <= last[2] and s[4] is None:
+                continue  # nested inside the previous span
+            last = s
+            seen.add(k)
+            ordered.append(s)
+        # Keep amounts first among the evidence when there are many spans.
+        ordered.sort(key=lambda s: s[4] is None)
+        ordered = sorted(ordered[:MAX_EVIDENCE], key=lambda s: (_FIELD_ORDER[s[0]], s[1]))
+        out = []
+        for f, s, e, term, _ in ordered:
+            nt = st.norm[f]
+            a, b = nt.span(s, e)
+            out.append(
+                Evidence(
+                    field=_field(f), start=a, end=b, text=nt.original[a:b], term=term,
+                    snippet=nt.snippet(a, b),
+                )
+            )
+        return tuple(out)
+
+
+def _field(f: str) -> Field:
+    if f == "title":
+        return "title"
+    if f == "url":
+        return "url"
+    if f == "source":
+        return "source"
+    return "text"
+
+
+def compile_rules(specs: Sequence[RuleSpec], *, capex_threshold_usd: float = 1e9) -> RuleSet:
+    """Compile validated rule specs into a :class:`RuleSet` (raises on duplicate rule ids)."""
+    return RuleSet(specs, capex_threshold_usd)

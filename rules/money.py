@@ -1,0 +1,190 @@
+"""Money amounts in folded text (en, ar, fa, zh, ja, ko, fr, de, es, pt, ru, tr, hi), in USD.
+
+Works on :func:`rules.normalize.fold` output: lower case, ASCII digits, accents and Arabic
+diacritics gone. Conversion rates are fixed approximations: amounts are compared with a
+threshold (a billion dollars by default), not booked.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rules.normalize import fold
+
+# Approximate USD value of one unit of each currency.
+RATES: dict[str, float] = {
+    "USD": 1.0,
+    "EUR": 1.08,
+    "GBP": 1.27,
+    "CNY": 0.14,
+    "JPY": 0.0067,
+    "KRW": 0.00072,
+    "INR": 0.012,
+    "SAR": 0.27,
+    "AED": 0.27,
+    "RUB": 0.011,
+    "TRY": 0.03,
+}
+
+# Currency words (original spelling; folded below). Longest alternatives are tried first.
+_CURRENCIES: dict[str, tuple[str, ...]] = {
+    "USD": (
+        "us$", "$", "usd", "us dollars", "us dollar", "us-dollar", "dollars", "dollar",
+        "dólares estadounidenses", "dólares", "dólar", "dolar", "doları",
+        "دولار", "دولارات", "الدولارات", "دولارًا", "دلار",
+        "美元", "美金", "米ドル", "ドル", "달러", "долларов", "доллара", "доллар", "डॉलर",
+    ),
+    "EUR": ("€", "eur", "euros", "euro", "يورو", "欧元", "ユーロ", "유로", "евро"),
+    "CNY": ("元人民币", "人民币", "元", "rmb", "cny", "yuan", "يوان"),
+    "JPY": ("円", "yen", "¥", "엔", "ين"),
+    "KRW": ("원", "won", "krw", "₩"),
+    "GBP": ("£", "gbp", "pounds", "sterling"),
+    "INR": ("₹", "inr", "rupees", "रुपये", "रुपए"),
+    "SAR": ("ريال", "sar"),
+    "AED": ("درهم", "aed"),
+    "RUB": ("рублей", "рубля", "руб", "rub"),
+    "TRY": ("lira", "tl"),
+}
+
+# Scale words with their multiplier.
+_SCALES: dict[str, float] = {
+    # en
+    "thousand": 1e3, "k": 1e3, "million": 1e6, "millions": 1e6, "mn": 1e6, "mln": 1e6,
+    "m": 1e6, "billion": 1e9, "billions": 1e9, "bn": 1e9, "bln": 1e9, "b": 1e9,
+    "trillion": 1e12, "trillions": 1e12, "tn": 1e12, "trn": 1e12,
+    # fr / de / es / pt
+    "milliard": 1e9, "milliards": 1e9, "mds": 1e9, "md": 1e9, "mrd": 1e9, "mrd.": 1e9,
+    "milliarde": 1e9, "milliarden": 1e9, "millionen": 1e6, "mio": 1e6, "mio.": 1e6,
+    "billionen": 1e12, "mil millones": 1e9, "millones": 1e6, "millón": 1e6, "millon": 1e6,
+    "millardos": 1e9, "billones": 1e12, "billón": 1e12, "mil milhões": 1e9, "milhões": 1e6,
+    "milhão": 1e6, "bilhões": 1e9, "bilhão": 1e9, "trilhões": 1e12,
+    # ru / tr
+    "млн": 1e6, "миллионов": 1e6, "миллиона": 1e6, "млрд": 1e9, "миллиардов": 1e9,
+    "миллиарда": 1e9, "миллиард": 1e9, "трлн": 1e12, "milyon": 1e6, "milyar": 1e9,
+    "trilyon": 1e12,
+    # ar / fa / hi
+    "مليون": 1e6, "ملايين": 1e6, "مليار": 1e9, "مليارات": 1e9, "ملیارد": 1e9,
+    "ميليارد": 1e9, "میلیارد": 1e9, "تريليون": 1e12, "ترليون": 1e12, "تريليونات": 1e12,
+    "करोड़": 1e7, "अरब": 1e9, "लाख": 1e5, "बिलियन": 1e9, "मिलियन": 1e6,
+    # zh / ja / ko (written right after the number)
+    "万亿": 1e12, "萬億": 1e12, "千亿": 1e11, "千億": 1e11, "百亿": 1e10, "百億": 1e10,
+    "十亿": 1e9, "十億": 1e9, "亿": 1e8, "億": 1e8, "万": 1e4, "萬": 1e4, "兆": 1e12,
+    "천억": 1e11, "백억": 1e10, "십억": 1e9, "억": 1e8, "조": 1e12, "만": 1e4,
+}
+
+# Vague amounts ("hundreds of billions of dollars"): phrase -> value in the currency that
+# follows (USD when none follows).
+_VAGUE: dict[str, float] = {
+    "hundreds of billions": 1e11, "tens of billions": 1e10, "billions": 1e9,
+    "a trillion": 1e12, "trillions": 1e12, "billion-dollar": 1e9, "multibillion-dollar": 1e9,
+    "multi-billion-dollar": 1e9,
+    "مئات المليارات": 1e11, "عشرات المليارات": 1e10, "مليارات": 1e9, "مليار": 1e9,
+    "تريليون": 1e12, "ترليون": 1e12,
+    "des centaines de milliards": 1e11, "des dizaines de milliards": 1e10,
+    "des milliards": 1e9, "hunderte milliarden": 1e11, "dutzende milliarden": 1e10,
+    "milliarden": 1e9, "cientos de miles de millones": 1e11,
+    "decenas de miles de millones": 1e10, "miles de millones": 1e9,
+    "centenas de bilhões": 1e11, "bilhões": 1e9, "сотни миллиардов": 1e11,
+    "десятки миллиардов": 1e10, "миллиарды": 1e9, "yüz milyarlarca": 1e11,
+    "milyarlarca": 1e9, "数千亿": 1e11, "数百亿": 1e10, "上千亿": 1e11, "数千億": 1e11,
+    "数百億": 1e10, "数兆": 1e12, "수천억": 1e11, "수백억": 1e10, "수십조": 1e13, "수조": 1e12,
+}
+# Vague phrases that only count with an explicit currency after them.
+_VAGUE_NEEDS_CURRENCY = {"billions", "مليارات", "مليار", "milliarden", "bilhões", "trillions"}
+
+_CONNECT = r"(?:(?:of|de|d'|von|in|من|في) )?"
+_RANGE = r" ?(?:-|to|a|à|bis|y|e|و|الي|او|or|~|〜|～) ?"
+_NUM = r"(?<![\d.,])(?:\d{1,3}(?:[.,]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?)(?![\d])"
+
+
+def _alt(words: list[str]) -> str:
+    folded = sorted({fold(w) for w in words}, key=len, reverse=True)
+    return "|".join(re.escape(w) for w in folded)
+
+
+_CUR_WORD: dict[str, str] = {fold(w): code for code, ws in _CURRENCIES.items() for w in ws}
+_SCALE_WORD: dict[str, float] = {fold(w): v for w, v in _SCALES.items()}
+_VAGUE_WORD: dict[str, float] = {fold(w): v for w, v in _VAGUE.items()}
+_VAGUE_NEED = {fold(w) for w in _VAGUE_NEEDS_CURRENCY}
+
+_CUR = _alt(list(_CUR_WORD))
+_SCALE = _alt(list(_SCALE_WORD))
+_PREFIX_CUR = _alt(["us$", "$", "€", "£", "¥", "₩", "₹", "usd", "eur", "rmb", "inr"])
+# Latin-letter words must end at a word boundary; CJK/Hangul ones need not.
+_END = r"(?![a-z\u0600-\u06ff\u0400-\u04ff])"
+
+_PATTERNS = [
+    # $60 billion, US$ 60-65bn, € 20 Mrd.
+    re.compile(
+        rf"(?P<cur>{_PREFIX_CUR}) ?(?P<n1>{_NUM})(?:{_RANGE}(?:\$|€)?(?P<n2>{_NUM}))?"
+        rf"(?: ?(?P<scale>{_SCALE}){_END})?"
+    ),
+    # 60 مليار دولار, 800亿美元, 80 milliards de dollars, 50조 원, 65.000 millones de dólares
+    re.compile(
+        rf"(?P<n1>{_NUM})(?:{_RANGE}(?P<n2>{_NUM}))? ?(?:(?P<scale>{_SCALE}){_END} ?)?"
+        rf"{_CONNECT}(?P<cur>{_CUR}){_END}"
+    ),
+    # hundreds of billions of dollars, مئات المليارات من الدولارات, 数千亿美元
+    re.compile(
+        rf"(?<![\w])(?P<vague>{_alt(list(_VAGUE_WORD))}){_END}(?: ?{_CONNECT}(?P<cur>{_CUR}){_END})?"
+    ),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Amount:
+    """A money amount found in folded text: its span and approximate value in USD."""
+
+    start: int
+    end: int
+    usd: float
+    currency: str
+
+
+def parse_number(text: str) -> float:
+    """``65.000`` -> 65000, ``1,5`` -> 1.5, ``1,000.5`` -> 1000.5, ``2.5`` -> 2.5."""
+    groups = re.split(r"[.,]", text)
+    if len(groups) == 1:
+        return float(text)
+    seps = re.findall(r"[.,]", text)
+    # Thousands grouping: every group after the first has exactly 3 digits.
+    if all(len(g) == 3 for g in groups[1:]) and len(set(seps)) == 1:
+        return float("".join(groups))
+    # Mixed: the last separator is the decimal one.
+    int_part = "".join(groups[:-1])
+    return float(f"{int_part}.{groups[-1]}")
+
+
+def find_amounts(folded: str) -> list[Amount]:
+    """Every money amount in ``folded`` (output of :func:`fold`), left to right."""
+    found: list[Amount] = []
+    taken: list[tuple[int, int]] = []
+    for pattern in _PATTERNS:
+        for m in pattern.finditer(folded):
+            s, e = m.span()
+            if any(s < te and ts < e for ts, te in taken):
+                continue
+            groups = m.groupdict()
+            cur_word = groups.get("cur")
+            code = _CUR_WORD.get(cur_word, "USD") if cur_word else "USD"
+            if cur_word in ("us$", "$", "usd", "€", "eur", "£", "¥", "₩", "₹", "rmb", "inr"):
+                code = {"€": "EUR", "eur": "EUR", "£": "GBP", "¥": "JPY", "₩": "KRW",
+                        "₹": "INR", "rmb": "CNY", "inr": "INR"}.get(cur_word, "USD")
+            if groups.get("vague"):
+                vague = groups["vague"]
+                if not cur_word and vague in _VAGUE_NEED:
+                    continue
+                value = _VAGUE_WORD[vague]
+            else:
+                try:
+                    value = max(parse_number(groups["n1"]), parse_number(groups["n2"] or "0"))
+                except ValueError:
+                    continue
+                scale = groups.get("scale")
+                if scale:
+                    value *= _SCALE_WORD[scale]
+            found.append(Amount(s, e, value * RATES[code], code))
+            taken.append((s, e))
+    found.sort(key=lambda a: a.start)
+    return found

@@ -1,0 +1,212 @@
+"""One combined scan for every alias and keyword of a rule set.
+
+All terms are folded with :func:`rules.normalize.fold` and compiled into ONE regular expression
+shaped as a trie (so the engine branches on characters instead of trying each alias in turn).
+Boundaries depend on the script:
+
+- Latin, Cyrillic, Greek, Devanagari, digits: the term may not touch another letter or digit of
+  those scripts (``Llama 4`` is not found in ``Llama 405B``; CJK text may touch it).
+- Arabic script: the same, but the attached prefixes ``و ف ب ك ل س ال لل`` (and their
+  combinations) may precede the term.
+- Han and hiragana: no boundary (no spaces between words). Hangul: a start boundary only
+  (particles attach at the end). Katakana: not inside a longer katakana word.
+- A term ending in ``*`` is a stem: no end boundary.
+
+Inside a term a space, a hyphen or a change between letters and digits is an optional
+separator: ``llama 4`` finds ``Llama-4``, ``LLaMA 4`` and ``Llama4``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rules.normalize import fold
+
+_CJK = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3005-\u3007"
+_HANGUL = "\uac00-\ud7af\u1100-\u11ff\u3130-\u318f"
+_KATAKANA = "\u30a0-\u30ff\u31f0-\u31ff"
+# A "word character" for Latin/Arabic boundaries: any letter or digit outside CJK and Hangul.
+_W = rf"[^\W_{_CJK}{_HANGUL}]"
+_W_OR_HANGUL = rf"[^\W_{_CJK}]"
+
+_ARABIC_PREFIX = "(?:[وف]?(?:[بكلس]?ال|لل|[بكلس])?)"
+_SEP = "[ \\-]?"
+
+END_ASSERT = {
+    "word": f"(?!{_W})",
+    "katakana": f"(?![{_KATAKANA}])",
+    "none": "",
+}
+_END_RX = {k: re.compile(v) for k, v in END_ASSERT.items()}
+
+
+def _script(ch: str) -> str:
+    cp = ord(ch)
+    if 0x30A0 <= cp <= 0x30FF or 0x31F0 <= cp <= 0x31FF:
+        return "katakana"
+    if 0xAC00 <= cp <= 0xD7AF or 0x1100 <= cp <= 0x11FF or 0x3130 <= cp <= 0x318F:
+        return "hangul"
+    if (
+        0x3040 <= cp <= 0x309F
+        or 0x3400 <= cp <= 0x4DBF
+        or 0x4E00 <= cp <= 0x9FFF
+        or 0xF900 <= cp <= 0xFAFF
+        or 0x3005 <= cp <= 0x3007
+    ):
+        return "han"
+    if 0x0600 <= cp <= 0x06FF or 0x0750 <= cp <= 0x077F or 0x08A0 <= cp <= 0x08FF:
+        return "arabic"
+    return "word"
+
+
+def _kind(ch: str) -> str:
+    if ch.isdigit():
+        return "digit"
+    if ch.isalpha():
+        return "alpha:" + _script(ch)
+    return "other"
+
+
+def term_units(folded: str) -> list[str]:
+    """Split a folded term into characters and optional separators (``" "``)."""
+    units: list[str] = []
+    for ch in folded:
+        if ch in " -":
+            if units and units[-1] != " ":
+                units.append(" ")
+            continue
+        if units and units[-1] != " ":
+            prev = units[-1]
+            a, b = _kind(prev), _kind(ch)
+            if a != b and "other" not in (a, b):
+                units.append(" ")
+        units.append(ch)
+    while units and units[-1] == " ":
+        units.pop()
+    return units
+
+
+def term_key(text: str) -> str:
+    """The separator-free key of a folded term or a matched folded string."""
+    return text.replace(" ", "").replace("-", "")
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A compiled term: its key, boundary classes and the spelling it came from."""
+
+    id: int
+    key: str
+    start: str  # word | arabic | han | hangul | katakana
+    end: str  # word | katakana | none
+    source: str  # the term as written in the rule
+    units: tuple[str, ...] = ()
+
+
+def term_variants(source: str) -> list[tuple[tuple[str, ...], str, str]]:
+    """``(units, start class, end class)`` of a written term and its automatic variants (an
+    Arabic term starting with the article ``ال`` also matches after ``لل``)."""
+    stem = source.endswith("*")
+    folded = fold(source[:-1] if stem else source).strip(" -")
+    units = term_units(folded)
+    if not units:
+        return []
+    start = _script(units[0])
+    last = _script(units[-1])
+    if stem or last in ("han", "hangul"):
+        end = "none"
+    elif last == "katakana":
+        end = "katakana"
+    else:
+        end = "word"
+    out = [(tuple(units), start, end)]
+    if start == "arabic" and len(units) > 3 and units[0] == "ا" and units[1] == "ل":
+        out.append((tuple(units[2:]), start, end))
+    return out
+
+
+def _trie_regex(seqs: list[list[str]]) -> str:
+    trie: dict[str, dict] = {}  # type: ignore[type-arg]
+    for seq in seqs:
+        node = trie
+        for unit in seq:
+            node = node.setdefault(unit, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:  # type: ignore[type-arg]
+        alts = []
+        for unit in sorted(k for k in node if k):
+            alts.append((_SEP if unit == " " else re.escape(unit)) + emit(node[unit]))
+        optional = "" in node
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        if optional:
+            return body + "?" if len(alts) > 1 else f"(?:{body})?"
+        return body
+
+    return emit(trie)
+
+
+class Scanner:
+    """Finds every occurrence of a set of terms in folded text in one pass."""
+
+    def __init__(self, terms: list[Term]) -> None:
+        self.terms = terms
+        self._by_key: dict[str, list[Term]] = {}
+        groups: dict[str, list[list[str]]] = {}
+        for t in terms:
+            self._by_key.setdefault(t.key, []).append(t)
+            # Units without separators; the trie re-inserts optional separators.
+            groups.setdefault(t.start, []).append(list(t.units))
+        parts = []
+        self._maxlen = max((len(t.key) for t in terms), default=0)
+        for start, seqs in sorted(groups.items()):
+            trie = _trie_regex(seqs)
+            if start == "word":
+                parts.append(f"(?<!{_W})(?P<word>{trie})")
+            elif start == "arabic":
+                parts.append(f"(?<!{_W}){_ARABIC_PREFIX}(?P<arabic>{trie})")
+            elif start == "hangul":
+                parts.append(f"(?<!{_W_OR_HANGUL})(?P<hangul>{trie})")
+            elif start == "katakana":
+                parts.append(f"(?<![{_KATAKANA}])(?P<katakana>{trie})")
+            else:
+                parts.append(f"(?P<han>{trie})")
+        self._rx = re.compile("|".join(parts)) if parts else None
+
+    def scan(self, text: str) -> list[tuple[Term, int, int]]:
+        """``(term, start, end)`` for every occurrence in folded ``text``; at each start position
+        every term that fits (longest first), overlapping occurrences included."""
+        out: list[tuple[Term, int, int]] = []
+        rx = self._rx
+        if rx is None:
+            return out
+        by_key = self._by_key
+        pos = 0
+        n = len(text)
+        while pos < n:
+            m = rx.search(text, pos)
+            if m is None:
+                break
+            group = m.lastgroup or "word"
+            a, b = m.span(group)
+            seen_len = 0
+            for end in range(b, a, -1):
+                ch = text[end - 1]
+                if ch == " " or ch == "-":
+                    continue
+                key = term_key(text[a:end])
+                if len(key) == seen_len:
+                    continue
+                seen_len = len(key)
+                for term in by_key.get(key, ()):
+                    if term.start == group and _END_RX[term.end].match(text, end):
+                        stop = end
+                        if term.end == "none" and term.start in ("word", "arabic"):
+                            while stop < n and text[stop].isalnum():
+                                stop += 1
+                        out.append((term, a, stop))
+            pos = m.start() + 1
+        return out
