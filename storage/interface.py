@@ -53,13 +53,17 @@ class Store(Protocol):
         and sets failing_since if unset. ``items`` adds to items_seen; ``new_items > 0`` sets
         last_new_item_at."""
 
+    def prune_fetch_log(self, before: datetime) -> int:
+        """Delete fetch log entries older than ``before``; returns how many went."""
+
     def fetch_log(self, source: str | None = None, limit: int = 50) -> list[FetchLogEntry]:
         """Newest first."""
 
     # -- articles --------------------------------------------------------------------------
     def known_article(self, canonical_url: str, guid: str | None = None) -> int | None:
         """The id of a stored article with this canonical URL (or GUID), else ``None``.
-        Used to skip fetching pages already stored."""
+        Used to skip fetching pages already stored. URLs under which a duplicate of a stored
+        article was seen count too."""
 
     def add_article_source(self, article_id: int, source: str, now: datetime) -> None:
         """Remember that ``source`` also carried an already stored article (idempotent); also

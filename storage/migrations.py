@@ -103,12 +103,19 @@ def _m001_initial(db: Database) -> None:
 
     article_sources = _table(db, "article_sources")
     article_sources.create(
-        {"article_id": int, "source": str, "url": str, "first_seen_at": str},
+        {
+            "article_id": int,
+            "source": str,
+            "url": str,
+            "canonical_url": str,
+            "first_seen_at": str,
+        },
         pk=("article_id", "source"),
         not_null={"first_seen_at"},
         foreign_keys=[("article_id", "articles", "id")],
     )
     article_sources.create_index(["source"])
+    article_sources.create_index(["canonical_url"])
 
     matches = _table(db, "matches")
     matches.create(

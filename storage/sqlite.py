@@ -117,11 +117,11 @@ class SQLiteStore:
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
+            conn.execute("COMMIT")
         except BaseException:
-            if conn.in_transaction:
+            if conn.in_transaction:  # never leave a transaction open for the next call
                 conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -193,17 +193,27 @@ class SQLiteStore:
                     return int(found)
         return None
 
-    def _add_source(self, article_id: int, source: str, url: str | None, now: datetime) -> None:
+    def _add_source(
+        self, article_id: int, source: str, url: str | None, now: datetime, canonical: str = ""
+    ) -> None:
         conn = self._conn
         primary = self._scalar("SELECT source FROM articles WHERE id = ?", [article_id])
         if primary is None:
             raise NotFoundError(f"no article {article_id}")
         cur = conn.execute(
-            "INSERT OR IGNORE INTO article_sources (article_id, source, url, first_seen_at) "
-            "VALUES (?, ?, ?, ?)",
-            [article_id, source, url, iso(now)],
+            "INSERT OR IGNORE INTO article_sources (article_id, source, url, canonical_url,"
+            " first_seen_at) VALUES (?, ?, ?, ?, ?)",
+            [article_id, source, url, canonical or None, iso(now)],
         )
-        if cur.rowcount == 0 or source == primary:
+        if cur.rowcount == 0:
+            if url or canonical:  # first time this source's URL for the article is known
+                conn.execute(
+                    "UPDATE article_sources SET url = COALESCE(url, ?),"
+                    " canonical_url = COALESCE(canonical_url, ?) WHERE article_id = ? AND source = ?",
+                    [url, canonical or None, article_id, source],
+                )
+            return
+        if source == primary:
             return
         for alert_id, reported in conn.execute(
             "SELECT id, also_reported_by FROM alerts WHERE article_id = ?", [article_id]
@@ -365,6 +375,12 @@ class SQLiteStore:
             conn.execute(sql + " WHERE name = :name", params)
 
     @_guarded
+    def prune_fetch_log(self, before: datetime) -> int:
+        """Delete fetch log entries older than ``before``; returns how many went."""
+        with self._write() as conn:
+            return conn.execute("DELETE FROM fetch_log WHERE at < ?", [iso(before)]).rowcount
+
+    @_guarded
     def fetch_log(self, source: str | None = None, limit: int = 50) -> list[FetchLogEntry]:
         """Newest first."""
         if source is None:
@@ -379,12 +395,20 @@ class SQLiteStore:
     # -- articles --------------------------------------------------------------------------
     @_guarded
     def known_article(self, canonical_url: str, guid: str | None = None) -> int | None:
-        """The id of a stored article with this canonical URL (or non-empty GUID), else None."""
-        for column, value in (("canonical_url", canonical_url), ("guid", guid or "")):
+        """The id of a stored article with this canonical URL (also the URL under which a
+        duplicate of it was seen) or non-empty GUID, else ``None``."""
+        queries = (
+            ("SELECT id FROM articles WHERE canonical_url = ? ORDER BY id LIMIT 1", canonical_url),
+            (
+                "SELECT article_id FROM article_sources WHERE canonical_url = ?"
+                " ORDER BY article_id LIMIT 1",
+                canonical_url,
+            ),
+            ("SELECT id FROM articles WHERE guid = ? ORDER BY id LIMIT 1", guid or ""),
+        )
+        for sql, value in queries:
             if value:
-                found = self._scalar(
-                    f"SELECT id FROM articles WHERE {column} = ? ORDER BY id LIMIT 1", [value]
-                )
+                found = self._scalar(sql, [value])
                 if found is not None:
                     return int(found)
         return None
@@ -423,7 +447,7 @@ class SQLiteStore:
         with self._write() as conn:
             existing = self._find_duplicate(article, fingerprint)
             if existing is not None:
-                self._add_source(existing, article.source, article.url, now)
+                self._add_source(existing, article.source, article.url, now, article.canonical_url)
                 return ArticleOutcome(article_id=existing, created=False)
             cur = conn.execute(
                 "INSERT INTO articles (url, canonical_url, source, title, text, guid, summary,"
@@ -450,9 +474,9 @@ class SQLiteStore:
             article_id = cur.lastrowid
             assert article_id is not None
             conn.execute(
-                "INSERT INTO article_sources (article_id, source, url, first_seen_at)"
-                " VALUES (?, ?, ?, ?)",
-                [article_id, article.source, article.url, stamp],
+                "INSERT INTO article_sources (article_id, source, url, canonical_url,"
+                " first_seen_at) VALUES (?, ?, ?, ?, ?)",
+                [article_id, article.source, article.url, article.canonical_url or None, stamp],
             )
             for match in matches:
                 row = _rows.match_row(article_id, match, now, match.rule in muted)

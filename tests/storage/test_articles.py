@@ -108,6 +108,10 @@ def test_known_article_and_add_article_source(store: SQLiteStore) -> None:
     store.add_article_source(out.article_id, "feed-a", at(3))  # the original source
     assert store.get_article(out.article_id).sources == ("feed-a", "feed-b")
     assert store.get_alert(out.alert_ids[0]).also_reported_by == ("feed-b",)
+    # a duplicate's own URL is known from then on (no refetch of mirrors)
+    mirror = article("https://mirror.example/copy?utm_source=x", "feed-b", guid="G")
+    assert not store.record_article(mirror, [], {}, at(4)).created
+    assert store.known_article("https://mirror.example/copy") == out.article_id
     with pytest.raises(NotFoundError):
         store.add_article_source(999, "feed-b", T0)
     with pytest.raises(NotFoundError):

@@ -139,6 +139,9 @@ def test_fetch_log_newest_first_and_filtered(store: SQLiteStore) -> None:
     entry = store.fetch_log("feed-b")[0]
     assert entry == FetchLogEntry("feed-b", "https://feed-b/", at(3), "ok", 200, items=3)
     assert store.fetch_log("nope") == []
+    assert store.prune_fetch_log(at(2)) == 2
+    assert [e.at for e in store.fetch_log()] == [at(4), at(3), at(2)]
+    assert store.prune_fetch_log(at(2)) == 0
 
 
 def test_times_are_utc_aware(store: SQLiteStore) -> None:
