@@ -95,6 +95,15 @@ def declared_charset(body: bytes) -> str | None:
 
 def decode_html(body: bytes, content_type: str | None = None) -> str:
     """Decode page bytes: header charset, then the page's declaration, then detection."""
+    if not body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not body.isascii():
+        # Valid multi-byte UTF-8 almost never happens by accident in a legacy charset, while
+        # UTF-8 pages that declare latin-1/windows-1252 are common: UTF-8 wins.
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            return text[1:] if text.startswith("\ufeff") else text
     candidates = [charset_from_content_type(content_type), declared_charset(body)]
     for enc in candidates:
         if enc is None:

@@ -107,10 +107,32 @@ def parse_feed(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
     return _parse_xml_feed(body, headers, url)
 
 
+_PROLOG_ENCODING = re.compile(rb"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])([^"']+)(["'])""")
+
+
+def _prefer_utf8(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    """A body that is valid UTF-8 (with non-ASCII bytes) but declares a legacy charset is
+    UTF-8: such mislabelled feeds are common, accidental valid UTF-8 is not."""
+    if body.isascii() or body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return body, headers
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body, headers
+    m = _PROLOG_ENCODING.match(body)
+    if m and m.group(2).lower() not in (b"utf-8", b"utf8"):
+        body = body[: m.start(2)] + b"utf-8" + body[m.end(2) :]
+    ctype = headers.get("content-type", "")
+    if "charset" in ctype.lower():
+        headers = {**headers, "content-type": re.sub(r";\s*charset=[^;]*", "", ctype, flags=re.I)}
+    return body, headers
+
+
 def _parse_xml_feed(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
     import feedparser
 
     hdrs = {k.lower(): v for k, v in headers.items()}
+    body, hdrs = _prefer_utf8(body, hdrs)
     hdrs.setdefault("content-location", url)
     try:
         d = feedparser.parse(body, response_headers=hdrs, sanitize_html=False)
@@ -144,7 +166,7 @@ def _parse_xml_feed(body: bytes, headers: Mapping[str, str], url: str) -> Parsed
                 title=html_to_text(e.get("title")),
                 summary=summary,
                 content=content,
-                published=_utc(e.get("published_parsed") or e.get("updated_parsed")),
+                published=_utc(dict.get(e, "published_parsed") or dict.get(e, "updated_parsed")),
                 author=e.get("author") or None,
                 language=(e.get("language") or lang or None),
             )
