@@ -1,5 +1,7 @@
 """SQLite persistence for AI News Watcher, behind the :class:`Store` protocol."""
 
+from typing import TYPE_CHECKING, Any
+
 from storage.errors import DatabaseUnavailableError, MigrationError, NotFoundError, StorageError
 from storage.interface import Store
 from storage.models import (
@@ -18,8 +20,20 @@ from storage.models import (
     SourceState,
     SourceUpdate,
 )
-from storage.sqlite import SQLiteStore, open_store
 from storage.urls import canonical_url, content_hash
+
+if TYPE_CHECKING:
+    from storage.sqlite import SQLiteStore, open_store
+
+
+def __getattr__(name: str) -> Any:
+    """Import the SQLite backend (and sqlite-utils) only when it is asked for."""
+    if name in ("SQLiteStore", "open_store"):
+        from storage import sqlite
+
+        return getattr(sqlite, name)
+    raise AttributeError(f"module 'storage' has no attribute {name!r}")
+
 
 __all__ = [
     "AlertRecord",

@@ -25,7 +25,6 @@ from storage import _rows
 from storage._rows import Row, dumps, iso, iso_or_none, str_tuple
 from storage._search import build_search
 from storage.errors import DatabaseUnavailableError, NotFoundError, StorageError
-from storage.interface import Store
 from storage.migrations import migrate
 from storage.models import (
     AlertRecord,
@@ -762,6 +761,7 @@ def open_store(path: pathlib.Path | str, *, busy_timeout_s: float = BUSY_TIMEOUT
 
 
 if TYPE_CHECKING:
+    from storage.interface import Store
 
     def _implements_store(store: SQLiteStore) -> Store:
         return store  # mypy proves that SQLiteStore satisfies the Store protocol
