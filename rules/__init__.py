@@ -13,15 +13,27 @@ from rules.money import Amount, find_amounts
 from rules.normalize import NormText, fold
 from rules.spec import RuleSpec, parse_rules
 
-# Built-in pack name -> the pack files (in rules/packs/) it is made of.
-PACK_FILES: dict[str, tuple[str, ...]] = {
-    "default": ("core.toml", "ai-industry.toml"),
-    "core": ("core.toml",),
-    "ai-industry": ("ai-industry.toml",),
+CORE_RULES = ("capex", "deepseek", "llama4")
+# Built-in pack name -> (file in rules/packs/, rule ids it keeps; empty: all of them).
+PACK_FILES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "default": ("default.toml", ()),
+    "core": ("default.toml", CORE_RULES),
+    "ai-industry": ("default.toml", ("-",) + CORE_RULES),  # "-": all except these
 }
 packs: tuple[str, ...] = tuple(PACK_FILES)
 
+
+def pack_rules(name: str, specs: list[RuleSpec]) -> list[RuleSpec]:
+    """The rules of the parsed pack file that belong to pack ``name``."""
+    _, keep = PACK_FILES[name]
+    if not keep:
+        return specs
+    if keep[0] == "-":
+        return [s for s in specs if s.id not in keep[1:]]
+    return [s for s in specs if s.id in keep]
+
 __all__ = [
+    "CORE_RULES",
     "PACK_FILES",
     "Amount",
     "Document",
@@ -35,6 +47,7 @@ __all__ = [
     "compile_rules",
     "find_amounts",
     "fold",
+    "pack_rules",
     "packs",
     "parse_rules",
 ]

@@ -1,0 +1,96 @@
+"""Load the configured rule packs and the user's rule files into one compiled rule set."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from rules import PACK_FILES, RuleSet, RuleSpec, RuleValidationError, compile_rules, pack_rules
+from rules import parse_rules as _parse
+from watcher.config import RulesConfig
+from watcher.errors import WatcherError
+
+
+class RulesLoadError(WatcherError):
+    """A rule pack or rule file could not be loaded: where (file, rule id, field) and why."""
+
+    def __init__(
+        self, file: str, rule_id: str | None, field: str | None, reason: str
+    ) -> None:
+        self.file = file
+        self.rule_id = rule_id
+        self.field = field
+        self.reason = reason
+        where = file
+        if rule_id:
+            where += f": rule {rule_id!r}"
+        if field:
+            where += f": {field}"
+        super().__init__(f"{where}: {reason}")
+
+    @classmethod
+    def from_validation(cls, exc: RuleValidationError) -> RulesLoadError:
+        return cls(exc.origin, exc.rule_id, exc.field, exc.reason)
+
+
+def pack_text(filename: str) -> str:
+    """The text of a built-in pack file (shipped as package data in ``rules/packs``)."""
+    return resources.files("rules").joinpath("packs", filename).read_text(encoding="utf-8")
+
+
+def load_pack(name: str) -> list[RuleSpec]:
+    """The rules of built-in pack ``name``."""
+    if name not in PACK_FILES:
+        known = ", ".join(PACK_FILES)
+        raise RulesLoadError(f"pack {name!r}", None, "rules.packs", f"unknown pack ({known})")
+    filename, _ = PACK_FILES[name]
+    try:
+        specs = _parse(pack_text(filename), f"pack:{name}")
+    except RuleValidationError as exc:
+        raise RulesLoadError.from_validation(exc) from exc
+    return pack_rules(name, specs)
+
+
+def load_file(path: Path) -> list[RuleSpec]:
+    """The rules of one user rule file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RulesLoadError(str(path), None, None, f"cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise RulesLoadError(str(path), None, None, f"not UTF-8 text: {exc}") from exc
+    try:
+        return _parse(text, str(path))
+    except RuleValidationError as exc:
+        raise RulesLoadError.from_validation(exc) from exc
+
+
+def load_specs(cfg: RulesConfig) -> list[RuleSpec]:
+    """All rule specs of the configuration: packs first, then the user's files.
+
+    A user rule with the id of a pack rule replaces it (so a pack rule can be tuned locally);
+    two user files defining the same id is an error.
+    """
+    merged: dict[str, RuleSpec] = {}
+    for name in cfg.packs:
+        for spec in load_pack(name):
+            merged[spec.id] = spec
+    user: dict[str, RuleSpec] = {}
+    for path in cfg.files:
+        for spec in load_file(Path(path)):
+            if spec.id in user:
+                raise RulesLoadError(
+                    spec.origin, spec.id, "id", f"already defined in {user[spec.id].origin}"
+                )
+            user[spec.id] = spec
+            merged[spec.id] = spec
+    return list(merged.values())
+
+
+def load_ruleset(cfg: RulesConfig) -> RuleSet:
+    """Compile the configured packs and rule files (raises :class:`RulesLoadError`)."""
+    specs = load_specs(cfg)
+    try:
+        return compile_rules(specs, capex_threshold_usd=cfg.capex_threshold_usd)
+    except RuleValidationError as exc:
+        raise RulesLoadError.from_validation(exc) from exc
