@@ -23,6 +23,7 @@ def parse_query(query: str) -> list[list[str]]:
     is ignored (it is implied); every other character is literal text.
     """
     groups: list[list[str]] = [[]]
+    query = query.replace("\x00", " ")  # FTS5 reads its query as a C string
     for match in _TERM_RE.finditer(query):
         phrase, word = match.group(1), match.group(2)
         if word is not None:
