@@ -322,3 +322,24 @@ async def test_sitemap_source_follows_an_index(
         and report.new_articles == 1
         and report.matched_articles == 1
     )
+
+
+async def test_muted_source_stores_matches_as_muted(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
+) -> None:
+    from storage.models import Mute
+
+    link = http_server.url("/2026/11/25/orbital-labs-data-centers")
+    http_server.routes["/feed"] = Route(
+        rss([("A data center story", link, "About a data center.")]), content_type=RSS
+    )
+    cfg = make_config(
+        tmp_path, [{"name": "quiet", "url": http_server.url("/feed"), "fulltext": False}]
+    )
+    store.add_mute(Mute("source", "quiet", NOW - timedelta(hours=1)))
+    async with Poller(cfg, store, rules, workers=0) as poller:
+        report = await poller.poll(NOW)
+    assert report.matched_articles == 1
+    (art,) = store.articles_between(NOW - timedelta(days=1), NOW + timedelta(days=1))
+    assert all(m.muted for m in store.article_matches(art.id))
+    assert store.due_alerts(NOW + timedelta(days=1)) == []
