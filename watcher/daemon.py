@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("watcher.daemon")
 
 Clock = Callable[[], datetime]
+FETCH_LOG_DAYS = 30
 
 
 def _utcnow() -> datetime:
@@ -87,6 +88,13 @@ class Daemon:
                 seconds=self.deliver_every,
                 id="deliver",
                 next_run_time=now + timedelta(seconds=1),
+            )
+            scheduler.add_job(
+                self._housekeeping_job,
+                "interval",
+                hours=24,
+                id="housekeeping",
+                next_run_time=now + timedelta(minutes=1),
             )
             d = self.config.digest
             if d.alerts:
@@ -182,6 +190,15 @@ class Daemon:
             )
         except Exception:
             log.exception("daily digest failed")
+
+    async def _housekeeping_job(self) -> None:
+        """Keep the fetch log bounded (FETCH_LOG_DAYS of history)."""
+        try:
+            removed = self.store.prune_fetch_log(self.clock() - timedelta(days=FETCH_LOG_DAYS))
+            if removed:
+                log.info("pruned %d fetch-log row(s) older than %d days", removed, FETCH_LOG_DAYS)
+        except Exception:
+            log.exception("housekeeping failed")
 
     async def _shutdown(self) -> None:
         self._stopping = True
