@@ -288,3 +288,20 @@ async def test_secret_is_never_logged(
         await deliver(store, config)
     assert "hunter2-very-secret" not in caplog.text
     assert "hunter2-very-secret" not in repr(config)
+
+
+async def test_overlapping_rounds_in_one_process_do_not_send_twice(
+    tmp_path: Path, store: SQLiteStore, webhook: WebhookReceiver
+) -> None:
+    import asyncio
+
+    webhook.script = [Route(b"ok", delay=0.3)]
+    config = hook_config(tmp_path, webhook.hook_url)
+    ids = seed(store, 3)
+    async with httpx.AsyncClient() as client:
+        a, b = await asyncio.gather(
+            deliver_due(store, config, NOW, client=client),
+            deliver_due(store, config, NOW, client=client),
+        )
+    assert a.sent + b.sent == 3
+    assert sorted(p.headers["x-watcher-delivery"] for p in webhook.posts()) == sorted(ids)

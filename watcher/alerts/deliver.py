@@ -38,6 +38,10 @@ MAX_DUE = 100_000  # alerts looked at per cycle
 WEBHOOK_CONCURRENCY = 8  # messages in flight per webhook channel
 SMTP_CHUNK = 50  # messages per SMTP session
 
+# Alert ids being delivered by a deliver_due() of this process: a round started while another
+# is still running (the daemon's timer and its post-poll round) leaves them alone.
+_IN_FLIGHT: set[str] = set()
+
 
 @dataclass
 class ChannelReport:
@@ -311,6 +315,23 @@ async def deliver_due(
     then marked failed. Never raises for a channel failure: see the returned report.
     """
     due = store.pending_alerts() if force else store.due_alerts(now, limit=MAX_DUE)
+    due = [a for a in due if a.id not in _IN_FLIGHT]
+    claimed = {a.id for a in due}
+    _IN_FLIGHT.update(claimed)
+    try:
+        return await _deliver(store, config, now, due, client, rng)
+    finally:
+        _IN_FLIGHT.difference_update(claimed)
+
+
+async def _deliver(
+    store: Store,
+    config: Config,
+    now: datetime,
+    due: Sequence[AlertRecord],
+    client: httpx.AsyncClient | None,
+    rng: random.Random | None,
+) -> DeliveryReport:
     by_channel: dict[str, list[AlertRecord]] = {}
     for a in due:
         by_channel.setdefault(a.channel, []).append(a)
