@@ -132,8 +132,8 @@ class RuleSet:
     def _collect_scope(self, scope: Scope) -> None:
         if scope.fields:
             self._fields.update(scope.fields)
-        if scope.unless is not None:
-            self._collect(scope.unless)
+        for veto, _ in scope.unless:
+            self._collect(veto)
 
     def _collect(self, node: Node) -> None:
         if isinstance(node, TermsNode):
@@ -174,12 +174,12 @@ class RuleSet:
     ) -> list[Span]:
         allowed = scope.fields or fields
         spans = [s for s in spans if s[0] in allowed]
-        if scope.unless is not None and spans:
-            ok, veto = self._eval(st, scope.unless, ("title", "text", "url", "source"))
+        for node, within in scope.unless:
+            if not spans:
+                break
+            ok, veto = self._eval(st, node, ("title", "text", "url", "source"))
             if ok and veto:
-                spans = [
-                    s for s in spans if not any(st.near(s, v, scope.unless_within) for v in veto)
-                ]
+                spans = [s for s in spans if not any(st.near(s, v, within) for v in veto)]
         return spans
 
     def _eval(self, st: _Doc, node: Node, fields: tuple[str, ...]) -> Result:

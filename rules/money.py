@@ -77,7 +77,9 @@ _SCALES: dict[str, float] = {
 # follows (USD when none follows).
 _VAGUE: dict[str, float] = {
     "hundreds of billions": 1e11, "tens of billions": 1e10, "billions": 1e9,
-    "a trillion": 1e12, "trillions": 1e12, "billion-dollar": 1e9, "multibillion-dollar": 1e9,
+    "a trillion": 1e12, "a billion": 1e9, "one billion": 1e9, "eine milliarde": 1e9,
+    "un milliard": 1e9, "mil millones": 1e9, "um bilhão": 1e9, "один миллиард": 1e9,
+    "bir milyar": 1e9, "trillions": 1e12, "billion-dollar": 1e9, "multibillion-dollar": 1e9,
     "multi-billion-dollar": 1e9,
     "مئات المليارات": 1e11, "عشرات المليارات": 1e10, "مليارات": 1e9, "مليار": 1e9,
     "تريليون": 1e12, "ترليون": 1e12,
@@ -93,7 +95,7 @@ _VAGUE: dict[str, float] = {
 # Vague phrases that only count with an explicit currency after them.
 _VAGUE_NEEDS_CURRENCY = {"billions", "مليارات", "مليار", "milliarden", "bilhões", "trillions"}
 
-_CONNECT = r"(?:(?:of|de|d'|von|in|من|في) )?"
+_CONNECT = r"(?:(?:of|de|von|in|من|في) |d')?"
 _RANGE = r" ?(?:-|to|a|à|bis|y|e|و|الي|او|or|~|〜|～) ?"
 _NUM = r"(?<![\d.,])(?:\d{1,3}(?:[.,]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?)(?![\d])"
 
@@ -127,7 +129,7 @@ _PATTERNS = [
     ),
     # hundreds of billions of dollars, مئات المليارات من الدولارات, 数千亿美元
     re.compile(
-        rf"(?<![\w])(?P<vague>{_alt(list(_VAGUE_WORD))}){_END}(?: ?{_CONNECT}(?P<cur>{_CUR}){_END})?"
+        rf"(?<![a-z0-9\u0400-\u04ff])(?P<vague>{_alt(list(_VAGUE_WORD))}){_END}(?: ?{_CONNECT}(?P<cur>{_CUR}){_END})?"
     ),
 ]
 

@@ -33,8 +33,11 @@ _W_OR_HANGUL = rf"[^\W_{_CJK}]"
 _ARABIC_PREFIX = "(?:[وف]?(?:[بكلس]?ال|لل|[بكلس])?)"
 _SEP = "[ \\-]?"
 
+# Attached Arabic pronoun/plural suffixes allowed after an Arabic term.
+_ARABIC_SUFFIX = "(?:هما|هم|ها|ه|نا|كم|ي|ات|ان|ين|ون)?"
 END_ASSERT = {
     "word": f"(?!{_W})",
+    "arabic": f"{_ARABIC_SUFFIX}(?!{_W})",
     "katakana": f"(?![{_KATAKANA}])",
     "none": "",
 }
@@ -99,7 +102,7 @@ class Term:
     id: int
     key: str
     start: str  # word | arabic | han | hangul | katakana
-    end: str  # word | katakana | none
+    end: str  # word | arabic | katakana | none
     source: str  # the term as written in the rule
     units: tuple[str, ...] = ()
 
@@ -118,6 +121,8 @@ def term_variants(source: str) -> list[tuple[tuple[str, ...], str, str]]:
         end = "none"
     elif last == "katakana":
         end = "katakana"
+    elif last == "arabic":
+        end = "arabic"
     else:
         end = "word"
     out = [(tuple(units), start, end)]

@@ -31,8 +31,7 @@ class Scope:
     """Modifiers every leaf accepts: field scope and an ``unless`` veto near each occurrence."""
 
     fields: tuple[Field, ...] | None = None
-    unless: Node | None = None
-    unless_within: int = DEFAULT_UNLESS_WITHIN
+    unless: tuple[tuple[Node, int], ...] = ()  # (veto condition, within N words)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,11 +144,21 @@ def _fields(ctx: _Ctx, value: Any, path: str) -> tuple[Field, ...]:
 
 def _scope(ctx: _Ctx, table: dict[str, Any], path: str) -> Scope:
     fields = _fields(ctx, table["fields"], f"{path}.fields") if "fields" in table else None
-    unless = _node(ctx, table["unless"], f"{path}.unless") if "unless" in table else None
     within = DEFAULT_UNLESS_WITHIN
     if "unless_within" in table:
         within = _int(ctx, table["unless_within"], f"{path}.unless_within")
-    return Scope(fields, unless, within)
+    vetoes: list[tuple[Node, int]] = []
+    raw = table.get("unless")
+    if isinstance(raw, list) and raw and all(isinstance(v, dict) for v in raw):
+        # Several vetoes, each with its own distance: [{ entity = "x", within = 2 }, ...]
+        for i, item in enumerate(raw):
+            item = dict(item)
+            w = _int(ctx, item.pop("within"), f"{path}.unless[{i}].within") if "within" in item \
+                else within
+            vetoes.append((_node(ctx, item, f"{path}.unless[{i}]"), w))
+    elif raw is not None:
+        vetoes.append((_node(ctx, raw, f"{path}.unless"), within))
+    return Scope(fields, tuple(vetoes))
 
 
 def _children(ctx: _Ctx, value: Any, path: str) -> tuple[Node, ...]:
