@@ -64,7 +64,8 @@ class _Doc:
         if field not in self._amounts:
             nt = self.norm.get(field)
             self._amounts[field] = (
-                [(field, a.start, a.end, "amount", a.usd) for a in find_amounts(nt.text)]
+                [(field, a.start, a.end, _amount_label(a.usd), a.usd)
+                 for a in find_amounts(nt.text)]
                 if nt
                 else []
             )
@@ -341,6 +342,12 @@ class RuleSet:
                 )
             )
         return tuple(out)
+
+
+def _amount_label(usd: float) -> str:
+    if usd >= 1e9:
+        return f"amount ~${usd / 1e9:,.1f} billion"
+    return f"amount ~${usd:,.0f}"
 
 
 def _field(f: str) -> Field:
