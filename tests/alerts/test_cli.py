@@ -182,3 +182,21 @@ def test_list_filters_by_status(tmp_path: Path, webhook: WebhookReceiver, status
     rows = json.loads(out)
     assert code == 0 and all(r["status"] == status for r in rows)
     assert len(rows) == (2 if status == "pending" else 0)
+
+
+def test_thousand_alerts_all_accounted_for_in_alerts_list(
+    tmp_path: Path, webhook: WebhookReceiver
+) -> None:
+    cfg = write_config(tmp_path, hook_toml(webhook.hook_url))  # default throttle: 20 an hour
+    ids = seed_now(tmp_path, 1000)
+    code, out = run(cfg, "alerts", "deliver")
+    assert code == 0 and "20 sent, 980 batched in 1 message(s)" in out
+    assert len(webhook.posts()) == 21
+    _, out = run(cfg, "alerts", "list", "--format", "json")
+    rows = json.loads(out)
+    assert len(rows) == 1000 and {r["id"] for r in rows} == set(ids)
+    assert {r["status"] for r in rows} == {"sent"}
+    assert sum(1 for r in rows if (r["note"] or "").startswith("batch:")) == 980
+    _, text = run(cfg, "alerts", "list")
+    last = text.rstrip().splitlines()[-1]
+    assert last.startswith("1000 shown; outbox:") and "pending=0" in last and "sent=1000" in last
