@@ -12,7 +12,7 @@ import pytest
 from tests.alerts.helpers import ARABIC_TITLE, CHINESE_TITLE, NOW, content, make_config
 from tests.support.servers import LocalSMTPServer, Route, WebhookReceiver
 from watcher.alerts import send_email_message, verify_signature
-from watcher.alerts.email import alert_message, message_id
+from watcher.alerts.email import alert_message, make_message_id
 from watcher.alerts.formats import BATCH, SINGLE, render_ntfy
 from watcher.alerts.payload import BatchContent, alert_json, clean_line
 from watcher.alerts.webhook import post_webhook
@@ -180,7 +180,7 @@ def test_email_message_structure_and_header_injection(tmp_path: Path) -> None:
     head = msg.as_bytes().split(b"\r\n\r\n", 1)[0]
     assert not any(line.startswith(b"Bcc") for line in head.split(b"\r\n"))
     assert msg["Bcc"] is None
-    assert msg["Message-ID"] == message_id("al_0123456789abcdef", "watcher@example.org")
+    assert msg["Message-ID"] == make_message_id("al_0123456789abcdef", "watcher@example.org")
     assert msg["Date"]
     assert msg.get_content_type() == "multipart/alternative"
     html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
@@ -215,3 +215,13 @@ async def test_email_to_a_down_server_is_retryable(tmp_path: Path) -> None:
     with pytest.raises(DeliveryError) as err:
         await send_email_message(ch, "s", "t", None, now=NOW)
     assert err.value.retryable
+
+
+async def test_bare_message_id_token_becomes_a_valid_message_id(
+    tmp_path: Path, smtp_server: LocalSMTPServer
+) -> None:
+    ch = _mail(tmp_path, smtp_server.url)
+    await send_email_message(
+        ch, "Digest", "text", None, message_id="digest-2026-03-02-mail", now=NOW
+    )
+    assert smtp_server.messages[0].message["Message-ID"] == "<digest-2026-03-02-mail@example.org>"

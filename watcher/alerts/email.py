@@ -30,7 +30,7 @@ SUBJECT_CHARS = 180
 _FONT = "font-family:Helvetica,Arial,sans-serif"
 
 
-def message_id(alert_id: str, from_addr: str) -> str:
+def make_message_id(alert_id: str, from_addr: str) -> str:
     """A stable Message-ID from the alert id, so receivers can drop repeats."""
     domain = from_addr.rpartition("@")[2]
     domain = "".join(c for c in domain if c.isalnum() or c in ".-") or "ai-news-watcher.invalid"
@@ -53,8 +53,10 @@ def build_message(
     msg["From"] = channel.from_addr
     msg["To"] = ", ".join(channel.to)
     msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = msg_id or message_id(
-        f"msg-{int(now.timestamp() * 1000)}", channel.from_addr
+    msg["Message-ID"] = (
+        clean_line(msg_id).replace(" ", "")
+        if msg_id
+        else make_message_id(f"msg-{int(now.timestamp() * 1000)}", channel.from_addr)
     )
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Mailer"] = "ai-news-watcher"
@@ -146,7 +148,7 @@ def alert_message(channel: EmailAlert, c: AlertContent, now: datetime) -> EmailM
         alert_text(c),
         alert_html(c),
         now=now,
-        msg_id=message_id(c.alert_id, channel.from_addr),
+        msg_id=make_message_id(c.alert_id, channel.from_addr),
     )
 
 
@@ -167,7 +169,7 @@ def batch_message(channel: EmailAlert, b: BatchContent, now: datetime) -> EmailM
         "\n".join(text_lines) + "\n",
         body,
         now=now,
-        msg_id=message_id(b.batch_id, channel.from_addr),
+        msg_id=make_message_id(b.batch_id, channel.from_addr),
     )
 
 
@@ -281,7 +283,12 @@ async def send_email_message(
     message_id: str | None = None,
     now: datetime,
 ) -> None:
-    """Send one email (the daily digest uses this). Raises :class:`DeliveryError`."""
+    """Send one email (the daily digest uses this). ``message_id`` is a full ``<id@domain>``
+    or a bare token (e.g. ``digest-2026-03-02-team-mail``) made into ``<token@from-domain>``;
+    pass a stable one so that a resent message can be recognised. Raises
+    :class:`DeliveryError`."""
+    if message_id is not None and not (message_id.startswith("<") and "@" in message_id):
+        message_id = make_message_id(message_id, channel.from_addr)  # a bare token
     msg = build_message(channel, subject, text, html, now=now, msg_id=message_id)
     [err] = await asyncio.to_thread(send_blocking, channel, [msg])
     if err is not None:
