@@ -1,0 +1,93 @@
+"""The built-in packs: they load, the seed article matches, the dev set scores, the baseline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rules import CORE_RULES, Document, PACK_FILES, packs
+from rules.evaluation import evaluate, naive_matcher, parse_cases, ruleset_matcher
+from watcher.config import RulesConfig
+from watcher.ruleload import RulesLoadError, load_ruleset
+
+DEV_SET = Path(__file__).resolve().parent.parent / "data" / "rules_dev.jsonl"
+
+
+@pytest.fixture(scope="module")
+def default_rules():  # type: ignore[no-untyped-def]
+    return load_ruleset(RulesConfig())
+
+
+def test_packs_load() -> None:
+    assert set(packs) == set(PACK_FILES) >= {"default", "core", "ai-industry"}
+    core = load_ruleset(RulesConfig(packs=("core",)))
+    assert core.rule_ids == CORE_RULES
+    industry = load_ruleset(RulesConfig(packs=("ai-industry",)))
+    assert not set(industry.rule_ids) & set(CORE_RULES)
+    assert {"openai", "anthropic", "nvidia", "export-controls"} <= set(industry.rule_ids)
+
+
+def test_default_pack_has_core_and_watchlist(default_rules) -> None:  # type: ignore[no-untyped-def]
+    assert set(CORE_RULES) <= set(default_rules.rule_ids)
+    assert len(default_rules.rule_ids) >= 12
+
+
+def test_unknown_pack() -> None:
+    with pytest.raises(RulesLoadError, match="unknown pack"):
+        load_ruleset(RulesConfig(packs=("nope",)))
+
+
+def test_user_file_errors_name_file_rule_field(tmp_path: Path) -> None:
+    f = tmp_path / "mine.toml"
+    f.write_text("[[rule]]\nid = 'x'\nterms = ['a']\nseverity = 'loud'\n", encoding="utf-8")
+    with pytest.raises(RulesLoadError) as info:
+        load_ruleset(RulesConfig(files=(f,)))
+    assert (info.value.file, info.value.rule_id, info.value.field) == (str(f), "x", "severity")
+
+
+def test_user_rule_overrides_pack_rule(tmp_path: Path) -> None:
+    f = tmp_path / "mine.toml"
+    f.write_text("[[rule]]\nid = 'deepseek'\nterms = ['whale']\n", encoding="utf-8")
+    rs = load_ruleset(RulesConfig(packs=("core",), files=(f,)))
+    assert [m.rule for m in rs.match(Document(text="a whale"))] == ["deepseek"]
+
+
+def test_seed_article_matches_core_rules(default_rules, seed_article: str) -> None:  # type: ignore[no-untyped-def]
+    found = {m.rule: m for m in default_rules.match(Document(text=seed_article))}
+    assert set(CORE_RULES) <= set(found)
+    assert found["capex"].amount_usd is not None and found["capex"].amount_usd >= 60e9
+    for m in found.values():
+        for ev in m.evidence:
+            assert seed_article[ev.start : ev.end] == ev.text
+
+
+def test_dev_set_f1_and_baseline(default_rules) -> None:  # type: ignore[no-untyped-def]
+    cases = parse_cases(DEV_SET.read_text(encoding="utf-8").splitlines(), str(DEV_SET))
+    assert len(cases) >= 200
+    langs = {c.language for c in cases}
+    assert {"en", "ar", "zh", "ja", "ko", "ru", "fa", "hi", "fr", "de", "es", "pt", "tr"} <= langs
+    ours = {s.rule: s for s in evaluate(cases, ruleset_matcher(default_rules), CORE_RULES)}
+    naive = {s.rule: s for s in evaluate(cases, naive_matcher(), CORE_RULES)}
+    for rule in CORE_RULES:
+        assert ours[rule].f1 >= 0.95, (rule, ours[rule].misses, ours[rule].false_alarms)
+        assert ours[rule].f1 > naive[rule].f1
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("OpenAI's ChatGPT added memory", {"openai"}),
+        ("أطلقت إنفيديا رقائق جديدة", {"nvidia"}),
+        ("英伟达发布新芯片", {"nvidia"}),
+        ("The US tightened export controls on Nvidia H20 chips to China", {"export-controls",
+                                                                          "nvidia"}),
+        ("A meta-analysis of 12 trials", set()),
+        ("The Amazon rainforest lost more trees", set()),
+        ("Gemini is an air sign in astrology", set()),
+        ("Google's Gemini 2.5 model tops the benchmark", {"google-ai"}),
+    ],
+)
+def test_watchlist_examples(default_rules, text: str, expected: set[str]) -> None:  # type: ignore[no-untyped-def]
+    found = {m.rule for m in default_rules.match(Document(text=text))} - set(CORE_RULES)
+    assert found == expected
