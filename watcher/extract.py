@@ -138,9 +138,14 @@ _SCRIPTS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+_ENGLISH = re.compile(r"\b(the|and|of|to|is)\b", re.I)
+
+
 def guess_language(text: str) -> str | None:
     """A script-based guess for text whose page does not declare its language."""
-    sample = text[:2000]
+    sample = text[:600]
+    if sample.isascii():
+        return "en" if len(_ENGLISH.findall(sample)) >= 2 else None
     letters = sum(1 for c in sample if c.isalpha()) or 1
     best, best_n = None, 0
     for lang, pattern in _SCRIPTS:
@@ -149,8 +154,9 @@ def guess_language(text: str) -> str | None:
             best, best_n = lang, n
     if best is not None and best_n / letters > 0.3:
         return best
-    if sum(1 for c in sample if c.isascii() and c.isalpha()) / letters > 0.9:
-        return "en" if re.search(r"\b(the|and|of|to|is)\b", sample, re.I) else None
+    latin = sum(1 for c in sample if c.isascii() and c.isalpha())
+    if latin / letters > 0.9 and len(_ENGLISH.findall(sample)) >= 2:
+        return "en"
     return None
 
 

@@ -5,10 +5,13 @@ fetching; a failing source becomes data (fetch log, health), never an exception.
 from __future__ import annotations
 
 import asyncio
+import copyreg
 import logging
 import multiprocessing
 import os
+import pickle
 import time
+import types
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -100,16 +103,38 @@ def _extract_job(body: bytes, url: str, content_type: str | None) -> ExtractedAr
     return extract_article(body, url, content_type=content_type)
 
 
-def _warm() -> None:
+_WORKER_RULES: RuleMatcher | None = None
+
+
+def _mappingproxy(data: dict[Any, Any]) -> types.MappingProxyType[Any, Any]:
+    return types.MappingProxyType(data)
+
+
+# Rulesets keep read-only views (mappingproxy), which pickle cannot ship by default.
+copyreg.pickle(types.MappingProxyType, lambda m: (_mappingproxy, (dict(m),)))
+
+
+def _init_worker(rules_blob: bytes | None) -> None:
+    global _WORKER_RULES
     import trafilatura  # noqa: F401  (import once per worker, before the first job)
 
+    if rules_blob is not None:
+        _WORKER_RULES = pickle.loads(rules_blob)
 
-def _pool(workers: int) -> ProcessPoolExecutor:
+
+def _match_job(docs: list[Document]) -> list[Sequence[RuleMatch]]:
+    assert _WORKER_RULES is not None
+    return [list(_WORKER_RULES.match(d)) for d in docs]
+
+
+def _pool(workers: int, rules_blob: bytes | None) -> ProcessPoolExecutor:
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(
-        ["watcher.extract", "watcher.feeds", "watcher.discovery", "trafilatura"]
+        ["watcher.extract", "watcher.feeds", "watcher.discovery", "trafilatura", "rules"]
     )
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_warm)
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(rules_blob,)
+    )
 
 
 @dataclass
@@ -164,6 +189,8 @@ class Poller:
         self._own_client = client is None and fetcher is None
         self._workers = (os.cpu_count() or 2) if workers is None else workers
         self._executor: Executor | None = None
+        self._rules_blob: bytes | None = None
+        self._remote_rules = False
         self.fetcher = fetcher
         self._hints: dict[str, PollHints] = {}
         self._next: dict[str, datetime] = {}
@@ -176,7 +203,12 @@ class Poller:
                 self._client = make_client(self.config.fetch)
             self.fetcher = Fetcher(self._client, self.config.fetch)
         if self._workers > 0:
-            self._executor = _pool(self._workers)
+            try:  # ship the ruleset to the workers once, so matching runs there too
+                self._rules_blob = pickle.dumps(self.ruleset)
+            except Exception:  # e.g. a ruleset defined in a local scope
+                self._rules_blob = None
+            self._remote_rules = self._rules_blob is not None
+            self._executor = _pool(self._workers, self._rules_blob)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -316,7 +348,7 @@ class Poller:
             raise
         except Exception as exc:  # BrokenProcessPool, pickling problems, worker crash
             if "Broken" in type(exc).__name__:
-                self._executor = _pool(self._workers)
+                self._executor = _pool(self._workers, self._rules_blob)
             err = ParseError if fn is _parse_job else ExtractionError
             raise err(f"worker failed: {type(exc).__name__}: {exc}") from exc
 
@@ -341,24 +373,39 @@ class Poller:
                 self.store.add_article_source(known, source.name, now)
                 continue
             todo.append((item, canon))
-        await asyncio.gather(
-            *(
-                self._article(source, it, canon, now, counts, source_muted, muted_rules)
-                for it, canon in todo
-            )
+        prepared = await asyncio.gather(
+            *(self._prepare(source, it, canon, counts) for it, canon in todo)
         )
+        ready = [p for p in prepared if p is not None]
+        if not ready:
+            return counts
+        all_matches = await self._match([doc for _, doc in ready])
+        for (article, _), found in zip(ready, all_matches, strict=True):
+            matches = list(found)
+            routes: Mapping[str, Sequence[str]] = (
+                route(matches, self.config.alerts) if matches else {}
+            )
+            muted = [m.rule for m in matches if source_muted or m.rule in muted_rules]
+            outcome = self.store.record_article(article, matches, routes, now, muted_rules=muted)
+            if outcome.created:
+                counts.new += 1
+                counts.matched += 1 if matches else 0
+                counts.alerts += len(outcome.alert_ids)
         return counts
 
-    async def _article(
-        self,
-        source: SourceConfig,
-        item: _Item,
-        canon: str | None,
-        now: datetime,
-        counts: _Counts,
-        source_muted: bool,
-        muted_rules: set[str],
-    ) -> None:
+    async def _match(self, docs: list[Document]) -> list[Sequence[RuleMatch]]:
+        """Match a batch of documents, in the pool when the ruleset could be shipped there."""
+        if self._executor is not None and self._remote_rules:
+            try:
+                return await self._run(_match_job, docs)
+            except ExtractionError as exc:
+                log.warning("matching in the worker pool failed (%s); matching here", exc)
+        return [self.ruleset.match(d) for d in docs]
+
+    async def _prepare(
+        self, source: SourceConfig, item: _Item, canon: str | None, counts: _Counts
+    ) -> tuple[NewArticle, Document] | None:
+        """Fetch and extract the item's page when needed (feed text as fallback)."""
         feed_text = item.content or item.summary
         extracted: ExtractedArticle | None = None
         extraction: Literal["fulltext", "feed", "feed-fallback"] = "feed"
@@ -378,7 +425,7 @@ class Poller:
             if needs_page:
                 if not (feed_text or item.title):
                     counts.notes.append(f"{item.url}: skipped: {note}")
-                    return
+                    return None
                 extraction = "feed-fallback"
                 note = f"page not used: {note}" if note else "item has no link"
                 counts.notes.append(f"{item.url}: {note}")
@@ -395,17 +442,6 @@ class Poller:
             author = item.author or extracted.author
             site_name = extracted.site_name
         url = final_url or item.url or ""
-        matches = list(
-            self.ruleset.match(
-                Document(text=text, title=title, url=url, source=source.name, language=language)
-            )
-        )
-        routes: Mapping[str, Sequence[str]] = route(matches, self.config.alerts) if matches else {}
-        muted = (
-            [m.rule for m in matches]
-            if source_muted
-            else [m.rule for m in matches if m.rule in muted_rules]
-        )
         article = NewArticle(
             url=url,
             canonical_url=canonical_url(url) if url else (canon or ""),
@@ -422,11 +458,8 @@ class Poller:
             extraction_note=note if extraction == "feed-fallback" else None,
             content_hash=content_hash(title, text) or None,
         )
-        outcome = self.store.record_article(article, matches, routes, now, muted_rules=muted)
-        if outcome.created:
-            counts.new += 1
-            counts.matched += 1 if matches else 0
-            counts.alerts += len(outcome.alert_ids)
+        doc = Document(text=text, title=title, url=url, source=source.name, language=language)
+        return article, doc
 
     # -- bookkeeping -------------------------------------------------------------------------
     def _finish(
