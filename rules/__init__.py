@@ -18,7 +18,7 @@ CORE_RULES = ("capex", "deepseek", "llama4")
 PACK_FILES: dict[str, tuple[str, tuple[str, ...]]] = {
     "default": ("default.toml", ()),
     "core": ("default.toml", CORE_RULES),
-    "ai-industry": ("default.toml", ("-",) + CORE_RULES),  # "-": all except these
+    "ai-industry": ("default.toml", ("-", *CORE_RULES)),  # "-": all except these
 }
 packs: tuple[str, ...] = tuple(PACK_FILES)
 
@@ -31,6 +31,7 @@ def pack_rules(name: str, specs: list[RuleSpec]) -> list[RuleSpec]:
     if keep[0] == "-":
         return [s for s in specs if s.id not in keep[1:]]
     return [s for s in specs if s.id in keep]
+
 
 __all__ = [
     "CORE_RULES",

@@ -64,8 +64,10 @@ class _Doc:
         if field not in self._amounts:
             nt = self.norm.get(field)
             self._amounts[field] = (
-                [(field, a.start, a.end, _amount_label(a.usd), a.usd)
-                 for a in find_amounts(nt.text)]
+                [
+                    (field, a.start, a.end, _amount_label(a.usd), a.usd)
+                    for a in find_amounts(nt.text)
+                ]
                 if nt
                 else []
             )
@@ -96,7 +98,9 @@ class RuleSet:
         for spec in specs:
             if spec.id in by_id:
                 raise RuleValidationError(
-                    spec.origin, spec.id, "id",
+                    spec.origin,
+                    spec.id,
+                    "id",
                     f"duplicate rule id (also defined in {by_id[spec.id].origin})",
                 )
             by_id[spec.id] = spec
@@ -124,8 +128,9 @@ class RuleSet:
                 key = (units, start, end)
                 if key not in self._terms:
                     tid = len(self._terms)
-                    self._terms[key] = Term(tid, "".join(u for u in units if u != " "),
-                                            start, end, written, units)
+                    self._terms[key] = Term(
+                        tid, "".join(u for u in units if u != " "), start, end, written, units
+                    )
                 ids.append(self._terms[key].id)
             self._term_ids[written] = tuple(ids)
         return self._term_ids[written]
@@ -269,8 +274,9 @@ class RuleSet:
                 ok, ctx = self._eval(st, node.context, ("title", "text"))
                 if ok:
                     for s in amb:
-                        others = [c for c in ctx if not (c[0] == s[0] and c[1] < s[2]
-                                                          and s[1] < c[2])]
+                        others = [
+                            c for c in ctx if not (c[0] == s[0] and c[1] < s[2] and s[1] < c[2])
+                        ]
                         if not others:
                             continue
                         if node.context_within is None or any(
@@ -281,7 +287,8 @@ class RuleSet:
             ex = self._term_spans(st, node.exclude)
             if ex:
                 spans = [
-                    s for s in spans
+                    s
+                    for s in spans
                     if not any(x[0] == s[0] and x[1] < s[2] and s[1] < x[2] for x in ex)
                 ]
         spans = self._apply_scope(st, spans, node.scope, fields)
@@ -332,12 +339,16 @@ class RuleSet:
         ordered.sort(key=lambda s: s[4] is None)
         ordered = sorted(ordered[:MAX_EVIDENCE], key=lambda s: (_FIELD_ORDER[s[0]], s[1]))
         out = []
-        for f, s, e, term, _ in ordered:
+        for f, start, end, term, _ in ordered:
             nt = st.norm[f]
-            a, b = nt.span(s, e)
+            a, b = nt.span(start, end)
             out.append(
                 Evidence(
-                    field=_field(f), start=a, end=b, text=nt.original[a:b], term=term,
+                    field=_field(f),
+                    start=a,
+                    end=b,
+                    text=nt.original[a:b],
+                    term=term,
                     snippet=nt.snippet(a, b),
                 )
             )

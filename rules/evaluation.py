@@ -64,8 +64,11 @@ def parse_cases(lines: Iterable[str], origin: str = "<cases>") -> list[Case]:
         lang = obj.get("language")
         cases.append(
             Case(
-                obj["text"], frozenset(expect), str(obj.get("title") or ""),
-                lang if isinstance(lang, str) else None, n,
+                obj["text"],
+                frozenset(expect),
+                str(obj.get("title") or ""),
+                lang if isinstance(lang, str) else None,
+                n,
             )
         )
     return cases

@@ -107,7 +107,7 @@ class _FoldTable(dict[int, str]):
 
 _TABLE = _FoldTable()
 for _cp in range(128):
-    _TABLE[_cp]  # noqa: B018 - warm the ASCII part
+    _TABLE[_cp]
 
 
 def fold(text: str) -> str:

@@ -85,9 +85,7 @@ class NearNode:
     scope: Scope = Scope()
 
 
-Node = (
-    TermsNode | EntityNode | RegexNode | AmountNode | AllNode | AnyNode | NotNode | NearNode
-)
+Node = TermsNode | EntityNode | RegexNode | AmountNode | AllNode | AnyNode | NotNode | NearNode
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +151,11 @@ def _scope(ctx: _Ctx, table: dict[str, Any], path: str) -> Scope:
         # Several vetoes, each with its own distance: [{ entity = "x", within = 2 }, ...]
         for i, item in enumerate(raw):
             item = dict(item)
-            w = _int(ctx, item.pop("within"), f"{path}.unless[{i}].within") if "within" in item \
+            w = (
+                _int(ctx, item.pop("within"), f"{path}.unless[{i}].within")
+                if "within" in item
                 else within
+            )
             vetoes.append((_node(ctx, item, f"{path}.unless[{i}]"), w))
     elif raw is not None:
         vetoes.append((_node(ctx, raw, f"{path}.unless"), within))
@@ -197,8 +198,13 @@ def _node(ctx: _Ctx, value: Any, path: str) -> Node:
         ent = _entity(ctx, raw, sub)
         scope = _scope(ctx, value, path)
         return EntityNode(
-            ent.name, ent.aliases, ent.ambiguous, ent.context, ent.context_within,
-            ent.exclude, scope,
+            ent.name,
+            ent.aliases,
+            ent.ambiguous,
+            ent.context,
+            ent.context_within,
+            ent.exclude,
+            scope,
         )
     if kind == "regex":
         if not isinstance(raw, str) or not raw:
@@ -239,7 +245,9 @@ def _node(ctx: _Ctx, value: Any, path: str) -> Node:
             raise ctx.fail(f"{sub}[{i}]", "a 'not' condition has no position to be near")
     if "within" not in value:
         raise ctx.fail(f"{path}.within", "is required for 'near' (words; CJK: characters)")
-    return NearNode(children, _int(ctx, value["within"], f"{path}.within"), _scope(ctx, value, path))
+    return NearNode(
+        children, _int(ctx, value["within"], f"{path}.within"), _scope(ctx, value, path)
+    )
 
 
 def _entity(ctx: _Ctx, name: str, path: str) -> EntityNode:
@@ -259,9 +267,7 @@ def _entity(ctx: _Ctx, name: str, path: str) -> EntityNode:
     ctx.resolving.append(name)
     try:
         aliases = _str_list(ctx, raw.get("aliases", []), f"{epath}.aliases", allow_empty=True)
-        ambiguous = _str_list(
-            ctx, raw.get("ambiguous", []), f"{epath}.ambiguous", allow_empty=True
-        )
+        ambiguous = _str_list(ctx, raw.get("ambiguous", []), f"{epath}.ambiguous", allow_empty=True)
         if not aliases and not ambiguous:
             raise ctx.fail(f"{epath}.aliases", "an entity needs aliases (or ambiguous aliases)")
         context = _node(ctx, raw["context"], f"{epath}.context") if "context" in raw else None
@@ -289,8 +295,11 @@ def _rule(ctx: _Ctx, raw: Any, index: int) -> RuleSpec:
         )
     ctx.rule_id = rid
     for key in raw:
-        if key not in _RULE_META and key not in NODE_KEYS and key not in ("within", "unless",
-                                                                           "unless_within"):
+        if (
+            key not in _RULE_META
+            and key not in NODE_KEYS
+            and key not in ("within", "unless", "unless_within")
+        ):
             raise ctx.fail(key, "unknown key")
     name = raw.get("name", rid)
     if not isinstance(name, str):
@@ -299,7 +308,9 @@ def _rule(ctx: _Ctx, raw: Any, index: int) -> RuleSpec:
     if severity not in SEVERITIES:
         raise ctx.fail("severity", f"must be one of {', '.join(SEVERITIES)}")
     tags = _str_list(ctx, raw.get("tags", []), "tags", allow_empty=True)
-    fields = _fields(ctx, raw["fields"], "fields") if "fields" in raw else ("title", "text")
+    fields: tuple[Field, ...] = (
+        _fields(ctx, raw["fields"], "fields") if "fields" in raw else ("title", "text")
+    )
     languages = _str_list(ctx, raw.get("languages", []), "languages", allow_empty=True)
     description = raw.get("description", "")
     if not isinstance(description, str):
@@ -309,8 +320,15 @@ def _rule(ctx: _Ctx, raw: Any, index: int) -> RuleSpec:
         raise ctx.fail(None, f"has no condition (one of {', '.join(NODE_KEYS)})")
     root = _node(ctx, node_table, "rule")
     return RuleSpec(
-        rid, name, cast(Severity, severity), tags, cast(tuple[Field, ...], fields),
-        tuple(lang.lower() for lang in languages), root, ctx.origin, description,
+        rid,
+        name,
+        cast(Severity, severity),
+        tags,
+        fields,
+        tuple(lang.lower() for lang in languages),
+        root,
+        ctx.origin,
+        description,
     )
 
 

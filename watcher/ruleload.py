@@ -14,9 +14,7 @@ from watcher.errors import WatcherError
 class RulesLoadError(WatcherError):
     """A rule pack or rule file could not be loaded: where (file, rule id, field) and why."""
 
-    def __init__(
-        self, file: str, rule_id: str | None, field: str | None, reason: str
-    ) -> None:
+    def __init__(self, file: str, rule_id: str | None, field: str | None, reason: str) -> None:
         self.file = file
         self.rule_id = rule_id
         self.field = field

@@ -38,8 +38,11 @@ def run(config: Path, *args: str, input: str | bytes | None = None):  # type: ig
 
 def test_match_text_file_json(config: Path, tmp_path: Path) -> None:
     doc = tmp_path / "a.txt"
-    doc.write_text("قال زوكربيرج إن ميتا ستنفق 60 مليار دولار على مراكز البيانات.\n"
-                   "ونموذج Llama 4 من ميتا ينافس ديبسيك في الذكاء الاصطناعي.", encoding="utf-8")
+    doc.write_text(
+        "قال زوكربيرج إن ميتا ستنفق 60 مليار دولار على مراكز البيانات.\n"
+        "ونموذج Llama 4 من ميتا ينافس ديبسيك في الذكاء الاصطناعي.",
+        encoding="utf-8",
+    )
     res = run(config, "match", "--format", "json", str(doc))
     assert res.exit_code == 0, res.output
     obj = json.loads(res.output)
@@ -70,8 +73,9 @@ def test_match_html_file_goes_through_extraction(config: Path, tmp_path: Path) -
     assert {"llama4", "capex", "deepseek"} <= {m["rule"] for m in obj["matches"]}
 
 
-def test_match_url_and_missing_file(config: Path, http_server: LocalHTTPServer,
-                                    tmp_path: Path) -> None:
+def test_match_url_and_missing_file(
+    config: Path, http_server: LocalHTTPServer, tmp_path: Path
+) -> None:
     http_server.routes["/a"] = Route(HTML.encode())
     url = http_server.url("/a")
     missing = str(tmp_path / "nope.txt")
@@ -116,9 +120,16 @@ def test_rules_backtest(config: Path, tmp_path: Path) -> None:
     now = datetime.now(UTC) - timedelta(hours=1)
     text = "Meta released Llama 4, an open AI model, and DeepSeek answered."
     store.record_article(
-        NewArticle(url="https://example.org/a", canonical_url="https://example.org/a",
-                   source="s", title="Llama 4 is out", text=text),
-        [], {}, now,
+        NewArticle(
+            url="https://example.org/a",
+            canonical_url="https://example.org/a",
+            source="s",
+            title="Llama 4 is out",
+            text=text,
+        ),
+        [],
+        {},
+        now,
     )
     store.close()
     res = run(config, "rules", "backtest", "--since", "2d", "--format", "json")

@@ -37,23 +37,49 @@ terms = ["الذكاء الاصطناعي"]
 
 
 @pytest.mark.parametrize(
-    "text", ["Llama 4", "Llama-4", "Llama4", "LLaMA 4", "Llama-4-Scout-17B", "ＬＬａＭＡ　４",
-             "Meta发布Llama 4模型", "(Llama 4)", "Llama 4's", "Llama_4"]
+    "text",
+    [
+        "Llama 4",
+        "Llama-4",
+        "Llama4",
+        "LLaMA 4",
+        "Llama-4-Scout-17B",
+        "ＬＬａＭＡ　４",
+        "Meta发布Llama 4模型",
+        "(Llama 4)",
+        "Llama 4's",
+        "Llama_4",
+    ],
 )
 def test_llama_variants_match(text: str) -> None:
     assert "llama" in hits(TERMS, text)
 
 
-@pytest.mark.parametrize("text", ["Llama 405B", "Llama 40", "Llama 4o", "Llama 3.4", "SuperLlama 4",
-                                  "llama, 4"])
+@pytest.mark.parametrize(
+    "text", ["Llama 405B", "Llama 40", "Llama 4o", "Llama 3.4", "SuperLlama 4", "llama, 4"]
+)
 def test_llama_not_a_prefix_of_a_longer_token(text: str) -> None:
     assert "llama" not in hits(TERMS, text)
 
 
 @pytest.mark.parametrize(
     "text",
-    ["ديبسيك", "وديبسيك", "بديبسيك", "والديبسيك", "لديبسيك", "فبديبسيك", "ديـبـسيك", "دِيبسِيك",
-     "ديبسيكها", "深度求索发布新模型", "中国的深度求索公司", "ディープシークが", "딥시크는", "딥시크가"],
+    [
+        "ديبسيك",
+        "وديبسيك",
+        "بديبسيك",
+        "والديبسيك",
+        "لديبسيك",
+        "فبديبسيك",
+        "ديـبـسيك",
+        "دِيبسِيك",
+        "ديبسيكها",
+        "深度求索发布新模型",
+        "中国的深度求索公司",
+        "ディープシークが",
+        "딥시크는",
+        "딥시크가",
+    ],
 )
 def test_scripts_and_arabic_prefixes(text: str) -> None:
     assert "ds" in hits(TERMS, text)

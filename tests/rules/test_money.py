@@ -53,8 +53,15 @@ def test_not_amounts(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "value"),
-    [("65.000", 65000), ("1,000", 1000), ("1.5", 1.5), ("2,5", 2.5), ("1,000.5", 1000.5),
-     ("1.000,5", 1000.5), ("60", 60)],
+    [
+        ("65.000", 65000),
+        ("1,000", 1000),
+        ("1.5", 1.5),
+        ("2,5", 2.5),
+        ("1,000.5", 1000.5),
+        ("1.000,5", 1000.5),
+        ("60", 60),
+    ],
 )
 def test_parse_number(raw: str, value: float) -> None:
     assert parse_number(raw) == value

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rules import CORE_RULES, Document, PACK_FILES, packs
+from rules import CORE_RULES, PACK_FILES, Document, packs
 from rules.evaluation import evaluate, naive_matcher, parse_cases, ruleset_matcher
 from watcher.config import RulesConfig
 from watcher.ruleload import RulesLoadError, load_ruleset
@@ -80,8 +80,10 @@ def test_dev_set_f1_and_baseline(default_rules) -> None:  # type: ignore[no-unty
         ("OpenAI's ChatGPT added memory", {"openai"}),
         ("أطلقت إنفيديا رقائق جديدة", {"nvidia"}),
         ("英伟达发布新芯片", {"nvidia"}),
-        ("The US tightened export controls on Nvidia H20 chips to China", {"export-controls",
-                                                                          "nvidia"}),
+        (
+            "The US tightened export controls on Nvidia H20 chips to China",
+            {"export-controls", "nvidia"},
+        ),
         ("A meta-analysis of 12 trials", set()),
         ("The Amazon rainforest lost more trees", set()),
         ("Gemini is an air sign in astrology", set()),

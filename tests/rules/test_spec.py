@@ -20,21 +20,45 @@ from rules import RuleValidationError, compile_rules, parse_rules
         ("[[rule]]\nid = 'x'\nregex = 'a*'\n", "x", "rule.regex", "empty string"),
         ("[[rule]]\nid = 'x'\nnear = [['a'], ['b']]\n", "x", "rule.within", "required"),
         ("[[rule]]\nid = 'x'\nnear = [['a']]\nwithin = 2\n", "x", "rule.near", "at least two"),
-        ("[[rule]]\nid = 'x'\nnear = [['a'], {not = ['b']}]\nwithin = 2\n", "x", "rule.near[1]",
-         "no position"),
-        ("[[rule]]\nid = 'x'\nany = [{terms = ['a'], entity = 'e'}]\n", "x", "rule.any[0]",
-         "exactly one"),
+        (
+            "[[rule]]\nid = 'x'\nnear = [['a'], {not = ['b']}]\nwithin = 2\n",
+            "x",
+            "rule.near[1]",
+            "no position",
+        ),
+        (
+            "[[rule]]\nid = 'x'\nany = [{terms = ['a'], entity = 'e'}]\n",
+            "x",
+            "rule.any[0]",
+            "exactly one",
+        ),
         ("[[rule]]\nid = 'x'\nterms = ['a']\ncolour = 'red'\n", "x", "colour", "unknown key"),
-        ("[[rule]]\nid = 'x'\nall = [{terms = ['a'], bogus = 1}]\n", "x", "rule.all[0].bogus",
-         "unknown key"),
-        ("[[rule]]\nid = 'x'\nterms = ['a']\n[[rule]]\nid = 'x'\nterms = ['b']\n", "x", "id",
-         "duplicate"),
+        (
+            "[[rule]]\nid = 'x'\nall = [{terms = ['a'], bogus = 1}]\n",
+            "x",
+            "rule.all[0].bogus",
+            "unknown key",
+        ),
+        (
+            "[[rule]]\nid = 'x'\nterms = ['a']\n[[rule]]\nid = 'x'\nterms = ['b']\n",
+            "x",
+            "id",
+            "duplicate",
+        ),
         ("[entity.e]\nambiguous = ['a']\n", None, "entity.e.context", "required"),
-        ("[entity.e]\naliases = ['a']\ncontext = { entity = 'e' }\n", None, "entity.e.context.entity",
-         "itself"),
+        (
+            "[entity.e]\naliases = ['a']\ncontext = { entity = 'e' }\n",
+            None,
+            "entity.e.context.entity",
+            "itself",
+        ),
         ("[[rule]]\nid = 'x'\namount = { min = 5 }\n", "x", "rule.amount.min", "unknown key"),
-        ("[[rule]]\nid = 'x'\nterms = ['a']\nunless = ['b']\nunless_within = -1\n", "x",
-         "rule.unless_within", "non-negative"),
+        (
+            "[[rule]]\nid = 'x'\nterms = ['a']\nunless = ['b']\nunless_within = -1\n",
+            "x",
+            "rule.unless_within",
+            "non-negative",
+        ),
         ("rule = 3\n", None, "rule", "array of tables"),
         ("[[rule]\n", None, None, "not valid TOML"),
     ],
@@ -53,7 +77,7 @@ def test_validation_errors(toml: str, rule_id: str | None, field: str | None, re
 def test_duplicate_ids_across_files() -> None:
     a = parse_rules("[[rule]]\nid = 'x'\nterms = ['a']\n", "a.toml")
     b = parse_rules("[[rule]]\nid = 'x'\nterms = ['b']\n", "b.toml")
-    with pytest.raises(RuleValidationError, match="a.toml"):
+    with pytest.raises(RuleValidationError, match=r"a\.toml"):
         compile_rules([*a, *b])
 
 
@@ -63,5 +87,9 @@ def test_shorthands_and_metadata() -> None:
         "any = ['a', ['b', 'c'], { terms = 'd' }]\n",
         "f",
     )
-    assert (spec.name, spec.severity, spec.tags, spec.fields) == ("X", "high", ("t",),
-                                                                    ("title", "text"))
+    assert (spec.name, spec.severity, spec.tags, spec.fields) == (
+        "X",
+        "high",
+        ("t",),
+        ("title", "text"),
+    )

@@ -39,13 +39,17 @@ def looks_like_html(body: bytes, content_type: str | None = None) -> bool:
     head = body[:2048].lstrip().lower()
     if head.startswith(b"\xef\xbb\xbf"):
         head = head[3:].lstrip()
-    return head.startswith((b"<!doctype html", b"<html", b"<?xml")) or b"<body" in head or (
-        head.startswith(b"<") and (b"<p" in head or b"<div" in head or b"<head" in head)
+    return (
+        head.startswith((b"<!doctype html", b"<html", b"<?xml"))
+        or b"<body" in head
+        or (head.startswith(b"<") and (b"<p" in head or b"<div" in head or b"<head" in head))
     )
 
 
 def decode_text(body: bytes) -> str:
-    for enc in ("utf-8-sig", "utf-16") if body[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-8-sig",):
+    for enc in (
+        ("utf-8-sig", "utf-16") if body[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-8-sig",)
+    ):
         try:
             return body.decode(enc)
         except UnicodeDecodeError:

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from rules import Document, RuleSet
+from rules.errors import RulesError
 from rules.evaluation import (
     NAIVE_PATTERNS,
     Case,
@@ -21,7 +22,6 @@ from rules.evaluation import (
     parse_cases,
     ruleset_matcher,
 )
-from rules.errors import RulesError
 from watcher.cli.common import AppContext, handle_errors, pass_app, utcnow
 from watcher.config import RulesConfig, parse_duration
 
@@ -72,16 +72,30 @@ def _short(case: Case, width: int = 110) -> str:
 @rules_group.command("eval")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--rule", "rule_ids", multiple=True, help="Only this rule (repeatable).")
-@click.option("--baseline/--no-baseline", default=True, show_default=True,
-              help="Also score the naive one-keyword-regex-per-rule baseline.")
-@click.option("--misses", "max_misses", default=10, show_default=True,
-              help="How many misses and false alarms to list per rule.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option(
+    "--baseline/--no-baseline",
+    default=True,
+    show_default=True,
+    help="Also score the naive one-keyword-regex-per-rule baseline.",
+)
+@click.option(
+    "--misses",
+    "max_misses",
+    default=10,
+    show_default=True,
+    help="How many misses and false alarms to list per rule.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @pass_app
 @handle_errors
 def eval_cmd(
-    app: AppContext, file: Path, rule_ids: tuple[str, ...], baseline: bool, max_misses: int,
+    app: AppContext,
+    file: Path,
+    rule_ids: tuple[str, ...],
+    baseline: bool,
+    max_misses: int,
     fmt: str,
 ) -> None:
     """Precision, recall and F1 per rule on a labelled JSONL set, with the misses.
@@ -99,8 +113,10 @@ def eval_cmd(
     unknown = [r for r in (rule_ids or tuple(named)) if r not in ruleset.rules]
     scores = evaluate(cases, ruleset_matcher(ruleset), rules)
     naive = (
-        {s.rule: s for s in evaluate(cases, naive_matcher(), [r for r in rules
-                                                                if r in NAIVE_PATTERNS])}
+        {
+            s.rule: s
+            for s in evaluate(cases, naive_matcher(), [r for r in rules if r in NAIVE_PATTERNS])
+        }
         if baseline
         else {}
     )
@@ -108,8 +124,12 @@ def eval_cmd(
         out: dict[str, Any] = {"file": str(file), "cases": len(cases), "rules": {}}
         for s in scores:
             entry: dict[str, Any] = {
-                "precision": s.precision, "recall": s.recall, "f1": s.f1,
-                "tp": s.tp, "fp": s.fp, "fn": s.fn,
+                "precision": s.precision,
+                "recall": s.recall,
+                "f1": s.f1,
+                "tp": s.tp,
+                "fp": s.fp,
+                "fn": s.fn,
                 "misses": [c.line for c in s.misses],
                 "false_alarms": [c.line for c in s.false_alarms],
             }
@@ -135,11 +155,13 @@ def eval_cmd(
 
 
 @rules_group.command("backtest")
-@click.option("--since", default="30d", show_default=True,
-              help="How far back to look (e.g. 24h, 7d, 30d).")
+@click.option(
+    "--since", default="30d", show_default=True, help="How far back to look (e.g. 24h, 7d, 30d)."
+)
 @click.option("--samples", default=3, show_default=True, help="Sample matches per rule.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @pass_app
 @handle_errors
 def backtest(app: AppContext, since: str, samples: int, fmt: str) -> None:
@@ -160,8 +182,13 @@ def backtest(app: AppContext, since: str, samples: int, fmt: str) -> None:
     sample: dict[str, list[dict[str, Any]]] = {}
     for art in articles:
         found = ruleset.match(
-            Document(text=art.text, title=art.title, url=art.url, source=art.source,
-                     language=art.language)
+            Document(
+                text=art.text,
+                title=art.title,
+                url=art.url,
+                source=art.source,
+                language=art.language,
+            )
         )
         new = {m.rule for m in found}
         old = {m.rule for m in store.article_matches(art.id)}
@@ -173,16 +200,37 @@ def backtest(app: AppContext, since: str, samples: int, fmt: str) -> None:
             bucket = sample.setdefault(m.rule, [])
             if len(bucket) < samples:
                 ev = m.evidence[0]
-                bucket.append({"article": art.id, "title": art.title, "url": art.url,
-                               "evidence": ev.text, "snippet": ev.snippet})
+                bucket.append(
+                    {
+                        "article": art.id,
+                        "title": art.title,
+                        "url": art.url,
+                        "evidence": ev.text,
+                        "snippet": ev.snippet,
+                    }
+                )
     rules = sorted(set(now_counts) | set(then_counts) | set(ruleset.rule_ids))
     if fmt == "json":
-        click.echo(json.dumps({
-            "since": since, "articles": len(articles),
-            "rules": {r: {"matches": now_counts[r], "stored": then_counts[r],
-                          "gained": gained[r], "lost": lost[r], "samples": sample.get(r, [])}
-                      for r in rules},
-        }, ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "since": since,
+                    "articles": len(articles),
+                    "rules": {
+                        r: {
+                            "matches": now_counts[r],
+                            "stored": then_counts[r],
+                            "gained": gained[r],
+                            "lost": lost[r],
+                            "samples": sample.get(r, []),
+                        }
+                        for r in rules
+                    },
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     click.echo(f"{len(articles)} stored articles since {since} (no alerts are sent)")
     click.echo(f"  {'rule':<18}{'now':>6}{'stored':>8}{'gained':>8}{'lost':>6}")
