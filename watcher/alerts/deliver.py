@@ -125,8 +125,9 @@ class _Deliverer:
         return build_content(alert, *cached)
 
     # -- outcomes --------------------------------------------------------------------------
-    def sent(self, item: _Item, rep: ChannelReport, note: str | None = None) -> None:
+    def sent(self, item: _Item, note: str | None = None) -> None:
         self.store.mark_alert_sent(item.alert.id, self.now, note=note)
+        log.debug("alert %s to %s delivered", item.alert.id, item.alert.channel)
 
     def failure(
         self, ch: AlertConfig, items: Sequence[_Item], err: DeliveryError, rep: ChannelReport
@@ -206,13 +207,17 @@ class _Deliverer:
         """Individual messages sent to ``channel`` in the throttle window, and when the last
         batch message went out in it (``None``: no batch in the window)."""
         since = self.now - WINDOW
+        # cheap indexed count first (the daemon asks every 30 s); then read just enough of the
+        # newest sent alerts to split them into single and batched messages
+        count = self.store.alerts_sent_since(channel, since)
+        if count == 0:
+            return 0, None
         individual = 0
         last_batch: datetime | None = None
-        for a in self.store.list_alerts("sent", limit=MAX_DUE, channel=channel):
+        for a in self.store.list_alerts("sent", limit=count * 2 + 500, channel=channel):
             if a.sent_at is None or a.sent_at <= since:
                 continue
-            note = a.note or ""
-            if note.startswith(BATCH_NOTE):
+            if (a.note or "").startswith(BATCH_NOTE):
                 last_batch = a.sent_at if last_batch is None else max(last_batch, a.sent_at)
             else:
                 individual += 1
@@ -235,7 +240,7 @@ class _Deliverer:
                     except DeliveryError as err:
                         self.failure(ch, [it], err, rep)
                         return
-                self.sent(it, rep)
+                self.sent(it)
                 rep.sent += 1
 
             await asyncio.gather(*(one(it) for it in items))
@@ -250,7 +255,7 @@ class _Deliverer:
                     continue
                 for it, res in zip(chunk, results, strict=True):
                     if res is None:
-                        self.sent(it, rep)
+                        self.sent(it)
                         rep.sent += 1
                     else:
                         self.failure(ch, [it], res, rep)
@@ -266,7 +271,7 @@ class _Deliverer:
                     c.source,
                     c.why(),
                 )
-                self.sent(it, rep)
+                self.sent(it)
                 rep.sent += 1
 
     async def send_batch(self, ch: AlertConfig, items: Sequence[_Item], rep: ChannelReport) -> None:
@@ -292,7 +297,7 @@ class _Deliverer:
             self.failure(ch, items, err, rep)
             return
         for it in items:
-            self.sent(it, rep, note=BATCH_NOTE + batch_id)
+            self.sent(it, note=BATCH_NOTE + batch_id)
         rep.batched += len(items)
         rep.batches += 1
 
