@@ -160,7 +160,8 @@ def batch_message(channel: EmailAlert, b: BatchContent, now: datetime) -> EmailM
         text_lines += [f"- [{', '.join(c.rule_ids)}] {c.title}", f"  {c.url}", f"  {c.why()}"]
         items.append(
             f'<li dir="auto"><a href="{_e(c.url)}">{_e(c.title)}</a> '
-            f'<span style="color:#666">[{_e(", ".join(c.rule_ids))}] {_e(c.source)}</span></li>'
+            f'<span style="color:#666">[{_e(", ".join(c.rule_ids))}] {_e(c.source)}</span>'
+            f'<br><span style="color:#444;font-size:12px">{_e(c.why())}</span></li>'
         )
     body = _page(f"<h2 style='font-size:18px'>{_e(subject)}</h2><ul>{''.join(items)}</ul>")
     return build_message(
