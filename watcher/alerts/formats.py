@@ -228,7 +228,7 @@ def render_ntfy(c: AlertContent) -> Rendered:
     headers = (
         ("Title", _header_text(_headline(c))),
         ("Tags", _header_text(",".join(c.rule_ids))),
-        ("Click", c.url),
+        ("Click", _header_text(c.url)),
         ("Priority", {"high": "high", "normal": "default"}.get(c.severity, "low")),
     )
     return Rendered(body.encode("utf-8"), "text/plain; charset=utf-8", headers)
