@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.header import Header
 from typing import Any
+from urllib.parse import quote
 
 from watcher.alerts.payload import AlertContent, BatchContent, alert_json, batch_json, clean_line
 
@@ -228,7 +229,7 @@ def render_ntfy(c: AlertContent) -> Rendered:
     headers = (
         ("Title", _header_text(_headline(c))),
         ("Tags", _header_text(",".join(c.rule_ids))),
-        ("Click", _header_text(c.url)),
+        ("Click", quote(clean_line(c.url), safe=":/?#[]@!$&'()*+,;=%~")),
         ("Priority", {"high": "high", "normal": "default"}.get(c.severity, "low")),
     )
     return Rendered(body.encode("utf-8"), "text/plain; charset=utf-8", headers)
