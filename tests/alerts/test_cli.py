@@ -127,8 +127,12 @@ def test_mute_and_unmute(tmp_path: Path, webhook: WebhookReceiver) -> None:
     assert "nothing is muted" in out
     code, out = run(cfg, "unmute", "deepseek")
     assert code != 0 and "not muted" in out
-    code, out = run(cfg, "mute", "x", "--for", "soon")
+    code, out = run(cfg, "mute", "deepseek", "--for", "soon")
     assert code != 0
+    code, out = run(cfg, "mute", "deepsek")  # a typo is refused, with the choices
+    assert code != 0 and "no rule or source named 'deepsek'" in out and "deepseek" in out
+    code, out = run(cfg, "mute", "--rule", "future-rule")
+    assert code == 0 and "muted rule future-rule" in out
 
 
 def test_sigkill_during_delivery_then_restart_delivers_with_same_id(

@@ -175,9 +175,21 @@ def mute(app: AppContext, target: str | None, duration: str | None, kind: str | 
         if not mutes:
             click.echo("nothing is muted")
         return
+    sources = {s.name for s in app.config().sources} | {s.name for s in store.list_sources()}
+    rule_ids = _rule_ids(app)
     if kind is None:
-        sources = {s.name for s in app.config().sources} | {s.name for s in store.list_sources()}
-        kind = "source" if target in sources else "rule"
+        if target in sources:
+            kind = "source"
+        elif rule_ids is None or target in rule_ids:
+            kind = "rule"
+        else:
+            raise click.BadParameter(
+                f"no rule or source named {target!r} (rules: {', '.join(sorted(rule_ids))}; "
+                f"sources: {', '.join(sorted(sources)) or 'none'}); --rule/--source to insist",
+                param_hint="TARGET",
+            )
+    elif kind == "rule" and rule_ids is not None and target not in rule_ids:
+        click.echo(f"warning: no configured rule has the id {target!r}", err=True)
     until = None
     if duration is not None:
         try:
@@ -187,6 +199,16 @@ def mute(app: AppContext, target: str | None, duration: str | None, kind: str | 
     store.add_mute(Mute(kind, target, now, until))  # type: ignore[arg-type]
     when = f"until {_short(until)} UTC" if until else "until `watcher unmute`"
     click.echo(f"muted {kind} {target} {when}")
+
+
+def _rule_ids(app: AppContext) -> set[str] | None:
+    """The configured rule ids, or ``None`` when the rules cannot be loaded here."""
+    try:
+        from watcher.ruleload import load_ruleset
+
+        return set(load_ruleset(app.config().rules).rule_ids)
+    except Exception:  # a broken rule file must not prevent muting
+        return None
 
 
 @click.command()
