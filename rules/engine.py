@@ -40,7 +40,10 @@ def gap_units(text: str, a: int, b: int) -> int:
     if b <= a:
         return 0
     gap = text[a:b]
-    return len(gap.split()) + len(_CJK_RX.findall(gap))
+    units = len(gap.split())
+    if not gap.isascii():
+        units += len(_CJK_RX.findall(gap))
+    return units
 
 
 class _Doc:
@@ -78,9 +81,10 @@ class _Doc:
             return False
         if x[1] < y[2] and y[1] < x[2]:
             return True
-        text = self.norm[x[0]].text
         a, b = (x[2], y[1]) if x[1] <= y[1] else (y[2], x[1])
-        return gap_units(text, a, b) <= within
+        if b - a > 64 * (within + 1):  # no real text has words that long on average
+            return False
+        return gap_units(self.norm[x[0]].text, a, b) <= within
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,7 @@ class RuleSet:
         self._terms: dict[tuple[tuple[str, ...], str, str], Term] = {}
         self._regex: dict[str, re.Pattern[str]] = {}
         self._fields: set[str] = set()
+        self._flat: dict[tuple[str, ...], tuple[int, ...]] = {}
         for spec in self.rules.values():
             self._fields.update(spec.fields)
             self._collect(spec.root)
@@ -168,11 +173,22 @@ class RuleSet:
             self._collect_scope(node.scope)
 
     # -- evaluation -------------------------------------------------------------------------
-    def _term_spans(self, st: _Doc, written: Iterable[str]) -> list[Span]:
+    def _term_spans(self, st: _Doc, written: tuple[str, ...]) -> list[Span]:
+        tids = self._flat.get(written)
+        if tids is None:
+            tids = self._flat[written] = tuple(t for w in written for t in self._term_ids[w])
+        occ = st.occ
         out: list[Span] = []
-        for w in written:
-            for tid in self._term_ids[w]:
-                out.extend(st.occ.get(tid, ()))
+        if len(occ) < len(tids):
+            wanted = set(tids)
+            for tid, spans in occ.items():
+                if tid in wanted:
+                    out.extend(spans)
+            return out
+        for tid in tids:
+            spans = occ.get(tid)
+            if spans:
+                out.extend(spans)
         return out
 
     def _apply_scope(
@@ -247,9 +263,17 @@ class RuleSet:
         return self._eval_near(st, node, fields)
 
     def _eval_near(self, st: _Doc, node: NearNode, fields: tuple[str, ...]) -> Result:
-        results = [self._eval(st, c, fields) for c in node.children]
-        if not all(ok and spans for ok, spans in results):
-            return False, []
+        # Cheap children first (terms) so that amounts are only parsed when needed.
+        order = sorted(
+            range(len(node.children)), key=lambda i: isinstance(node.children[i], AmountNode)
+        )
+        got: dict[int, Result] = {}
+        for i in order:
+            ok, spans = self._eval(st, node.children[i], fields)
+            if not (ok and spans):
+                return False, []
+            got[i] = (ok, spans)
+        results = [got[i] for i in range(len(node.children))]
         anchors = results[0][1]
         others = [spans for _, spans in results[1:]]
         out: list[Span] = []

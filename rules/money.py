@@ -222,11 +222,20 @@ _VAGUE_NEEDS_CURRENCY = {"billions", "مليارات", "مليار", "milliarden
 
 _CONNECT = r"(?:(?:of|de|von|in|من|في) |d')?"
 _RANGE = r" ?(?:-|to|a|à|bis|y|e|و|الي|او|or|~|〜|～) ?"
-_NUM = r"(?<![\d.,])(?:\d{1,3}(?:[.,]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?)(?![\d])"
+# A number; the look-behind sits after the first digit so the pattern starts with a digit
+# (the regex engine then skips quickly to digits).
+_NUM = (
+    r"(?:\d(?<![\d.,]\d)\d{0,2}(?:[.,]\d{3})+(?:[.,]\d+)?|\d(?<![\d.,]\d)\d*(?:[.,]\d+)?)"
+    r"(?![\d])"
+)
 
 
-def _alt(words: list[str]) -> str:
+def _alt(words: list[str], guard: str = "") -> str:
+    """Alternation of folded words, longest first; ``guard`` (a one-character negative class)
+    is checked just after each word's first character (start-of-word, cheap to scan for)."""
     folded = sorted({fold(w) for w in words}, key=len, reverse=True)
+    if guard:
+        return "|".join(re.escape(w[0]) + f"(?<!{guard}.)" + re.escape(w[1:]) for w in folded)
     return "|".join(re.escape(w) for w in folded)
 
 
@@ -241,6 +250,8 @@ _PREFIX_CUR = _alt(["us$", "$", "€", "£", "¥", "₩", "₹", "usd", "eur", "
 # Latin-letter words must end at a word boundary; CJK/Hangul ones need not.
 _END = r"(?![a-z\u0600-\u06ff\u0400-\u04ff])"
 
+_VAGUE_ALT = _alt(list(_VAGUE_WORD), "[a-z0-9\u0400-\u04ff]")
+
 _PATTERNS = [
     # $60 billion, US$ 60-65bn, € 20 Mrd.
     re.compile(
@@ -253,9 +264,7 @@ _PATTERNS = [
         rf"{_CONNECT}(?P<cur>{_CUR}){_END}"
     ),
     # hundreds of billions of dollars, مئات المليارات من الدولارات, 数千亿美元
-    re.compile(
-        rf"(?<![a-z0-9\u0400-\u04ff])(?P<vague>{_alt(list(_VAGUE_WORD))}){_END}(?: ?{_CONNECT}(?P<cur>{_CUR}){_END})?"
-    ),
+    re.compile(rf"(?P<vague>{_VAGUE_ALT}){_END}(?: ?{_CONNECT}(?P<cur>{_CUR}){_END})?"),
 ]
 
 

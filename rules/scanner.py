@@ -30,7 +30,6 @@ _KATAKANA = "\u30a0-\u30ff\u31f0-\u31ff"
 _W = rf"[^\W_{_CJK}{_HANGUL}]"
 _W_OR_HANGUL = rf"[^\W_{_CJK}]"
 
-_ARABIC_PREFIX = "(?:[وف]?(?:[بكلس]?ال|لل|[بكلس])?)"
 _SEP = "[ \\-]?"
 
 # Attached Arabic pronoun/plural suffixes allowed after an Arabic term.
@@ -131,6 +130,22 @@ def term_variants(source: str) -> list[tuple[tuple[str, ...], str, str]]:
     return out
 
 
+def _arabic_prefixes() -> list[str]:
+    out = {""}
+    for a in ("", "و", "ف"):
+        for b in ("", "ال", "بال", "كال", "لال", "سال", "لل", "ب", "ك", "ل", "س"):
+            out.add(a + b)
+    return sorted(out)
+
+
+def _start_assertion(first: str) -> str:
+    """Start-boundary assertion placed right AFTER a term's first character, so that the
+    pattern begins with a literal and the regex engine can skip ahead on its first-char set."""
+    if _script(first) == "katakana":
+        return f"(?<![{_KATAKANA}].)"
+    return ""
+
+
 def _trie_regex(seqs: list[list[str]]) -> str:
     trie: dict[str, dict] = {}  # type: ignore[type-arg]
     for seq in seqs:
@@ -139,55 +154,60 @@ def _trie_regex(seqs: list[list[str]]) -> str:
             node = node.setdefault(unit, {})
         node[""] = {}
 
-    def emit(node: dict) -> str:  # type: ignore[type-arg]
+    def emit(node: dict, depth: int) -> str:  # type: ignore[type-arg]
         alts = []
         for unit in sorted(k for k in node if k):
-            alts.append((_SEP if unit == " " else re.escape(unit)) + emit(node[unit]))
+            head = _SEP if unit == " " else re.escape(unit)
+            if depth == 0:
+                head += _start_assertion(unit)
+            alts.append(head + emit(node[unit], depth + 1))
         optional = "" in node
         if not alts:
             return ""
-        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-        if optional:
-            return body + "?" if len(alts) > 1 else f"(?:{body})?"
-        return body
+        if optional:  # an empty alternative, tried last (cheaper than a "?" repeat)
+            return "(?:" + "|".join(alts) + "|)"
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
 
-    return emit(trie)
+    return emit(trie, 0)
 
 
 class Scanner:
-    """Finds every occurrence of a set of terms in folded text in one pass."""
+    """Finds every occurrence of a set of terms in folded text in one pass per script family.
+
+    Terms starting with a letter or digit of a spaced script (Latin, Arabic, Hangul, ...) are
+    one trie behind a start-of-word check (cheap to reject mid-word positions); terms starting
+    with Han or kana are a second trie with no boundary, which the regex engine reaches by
+    skipping on its first-character set.
+    """
 
     def __init__(self, terms: list[Term]) -> None:
         self.terms = terms
         self._by_key: dict[str, list[Term]] = {}
-        groups: dict[str, list[list[str]]] = {}
         for t in terms:
             self._by_key.setdefault(t.key, []).append(t)
-            # Units without separators; the trie re-inserts optional separators.
-            groups.setdefault(t.start, []).append(list(t.units))
-        parts = []
-        self._maxlen = max((len(t.key) for t in terms), default=0)
-        for start, seqs in sorted(groups.items()):
-            trie = _trie_regex(seqs)
-            if start == "word":
-                parts.append(f"(?<!{_W})(?P<word>{trie})")
-            elif start == "arabic":
-                parts.append(f"(?<!{_W}){_ARABIC_PREFIX}(?P<arabic>{trie})")
-            elif start == "hangul":
-                parts.append(f"(?<!{_W_OR_HANGUL})(?P<hangul>{trie})")
-            elif start == "katakana":
-                parts.append(f"(?<![{_KATAKANA}])(?P<katakana>{trie})")
-            else:
-                parts.append(f"(?P<han>{trie})")
-        self._rx = re.compile("|".join(parts)) if parts else None
+        spaced = [list(t.units) for t in terms if t.start in ("word", "arabic", "hangul")]
+        cjk = [list(t.units) for t in terms if t.start in ("han", "katakana")]
+        prefixes = "|".join(
+            re.escape(p) for p in sorted(_arabic_prefixes(), key=len, reverse=True) if p
+        )
+        self._rxs: list[re.Pattern[str]] = []
+        if spaced:
+            # The pattern starts by consuming the character before the term (a non-word or CJK
+            # character): the regex engine then jumps between such characters in C.
+            self._rxs.append(re.compile(f"[\\W_{_CJK}](?:{prefixes})?(?P<t>{_trie_regex(spaced)})"))
+        if cjk:
+            self._rxs.append(re.compile(f"(?P<t>{_trie_regex(cjk)})"))
 
     def scan(self, text: str) -> list[tuple[Term, int, int]]:
         """``(term, start, end)`` for every occurrence in folded ``text``; at each start position
         every term that fits (longest first), overlapping occurrences included."""
         out: list[tuple[Term, int, int]] = []
-        rx = self._rx
-        if rx is None:
-            return out
+        padded = " " + text  # so that a term at the very start has a character before it
+        for rx in self._rxs:
+            self._scan(rx, padded, out)
+        return [(t, a - 1, b - 1) for t, a, b in out]
+
+    def _scan(self, rx: re.Pattern[str], text: str, out: list[tuple[Term, int, int]]) -> None:
         by_key = self._by_key
         pos = 0
         n = len(text)
@@ -195,8 +215,8 @@ class Scanner:
             m = rx.search(text, pos)
             if m is None:
                 break
-            group = m.lastgroup or "word"
-            a, b = m.span(group)
+            a, b = m.span("t")
+            group = _script(text[a])
             seen_len = 0
             for end in range(b, a, -1):
                 ch = text[end - 1]
@@ -213,5 +233,4 @@ class Scanner:
                             while stop < n and text[stop].isalnum():
                                 stop += 1
                         out.append((term, a, stop))
-            pos = m.start() + 1
-        return out
+            pos = a if m.start() < a else a + 1
