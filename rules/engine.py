@@ -186,9 +186,9 @@ class RuleSet:
                     out.extend(spans)
             return out
         for tid in tids:
-            spans = occ.get(tid)
-            if spans:
-                out.extend(spans)
+            found = occ.get(tid)
+            if found:
+                out.extend(found)
         return out
 
     def _apply_scope(
