@@ -48,9 +48,8 @@ def _mail(tmp_path: Path, smtp: str, **kw: object) -> EmailAlert:
 
 def test_generic_json_has_the_documented_fields() -> None:
     body = alert_json(content())
-    for key in (
-        "id",
-        "rules",
+    assert {"id", "channel", "created_at", "severity", "article", "rules"} <= set(body)
+    assert set(body["article"]) == {
         "url",
         "title",
         "source",
@@ -58,9 +57,7 @@ def test_generic_json_has_the_documented_fields() -> None:
         "published",
         "language",
         "snippet",
-        "severity",
-    ):
-        assert key in body
+    }
     rule = body["rules"][0]
     assert rule["id"] == "deepseek"
     assert rule["evidence"][0] == {
@@ -71,7 +68,7 @@ def test_generic_json_has_the_documented_fields() -> None:
         "end": 18,
         "snippet": "before DEEPSEEK after",
     }
-    assert body["published"] == "2026-03-02T12:00:00Z"
+    assert body["article"]["published"] == "2026-03-02T12:00:00Z"
 
 
 @pytest.mark.parametrize("fmt", sorted(SINGLE))
@@ -225,3 +222,21 @@ async def test_bare_message_id_token_becomes_a_valid_message_id(
         ch, "Digest", "text", None, message_id="digest-2026-03-02-mail", now=NOW
     )
     assert smtp_server.messages[0].message["Message-ID"] == "<digest-2026-03-02-mail@example.org>"
+
+
+def test_long_non_latin_subjects_keep_their_spaces(tmp_path: Path) -> None:
+    """Every prefix of a long mixed-script title survives folding and decoding unchanged."""
+    from email import message_from_bytes, policy
+
+    ch = _mail(tmp_path, "smtp://127.0.0.1:2525")
+    title = (
+        f"{ARABIC_TITLE} وتستثمر مليارات الدولارات في مراكز البيانات الجديدة "
+        f"{CHINESE_TITLE} and some ASCII words at the end"
+    )
+    for n in range(1, len(title) + 1):
+        subject = clean_line(title[:n]) or "x"
+        msg = alert_message(ch, content(title=subject, rules=("capex",)), NOW)
+        parsed = message_from_bytes(msg.as_bytes(), policy=policy.default)
+        assert parsed["Subject"] == f"[capex] {subject}"
+        head = msg.as_bytes().split(b"\r\n\r\n", 1)[0]
+        assert all(len(line) <= 998 and max(line) < 128 for line in head.split(b"\r\n") if line)

@@ -16,6 +16,7 @@ import smtplib
 import ssl
 from collections.abc import Sequence
 from datetime import datetime
+from email.header import Header
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
@@ -49,7 +50,15 @@ def build_message(
 ) -> EmailMessage:
     """A ready-to-send message; the subject is cleaned (no CR/LF) and cut to a sane length."""
     msg = EmailMessage(policy=SMTP)
-    msg["Subject"] = clean_line(subject, SUBJECT_CHARS)
+    subject = clean_line(subject, SUBJECT_CHARS)
+    if subject.isascii():
+        msg["Subject"] = subject
+    else:
+        # The policy-based folder of Python 3.11 drops the space between two RFC 2047 encoded
+        # words when it folds a long subject (an Arabic title loses word breaks); the legacy
+        # Header class folds correctly, and set_raw keeps its lines as they are.
+        folded = Header(subject, "utf-8", header_name="Subject").encode(linesep="\r\n")
+        msg.set_raw("Subject", folded)
     msg["From"] = channel.from_addr
     msg["To"] = ", ".join(channel.to)
     msg["Date"] = format_datetime(now)

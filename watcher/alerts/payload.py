@@ -96,12 +96,13 @@ class BatchContent:
 
 
 def clean_line(text: str, limit: int | None = None) -> str:
-    """Collapse whitespace, drop control characters (CR, LF, NUL, ...) and bidi overrides;
-    optionally cut to ``limit`` characters with an ellipsis. Safe for headers and chat titles."""
+    """Collapse whitespace, drop control characters (CR, LF, NUL, ...), bidi overrides and lone
+    surrogates; optionally cut to ``limit`` characters with an ellipsis. Safe for headers."""
     text = "".join(
         " " if (ord(c) < 32 or 0x7F <= ord(c) < 0xA0 or c in "\u2028\u2029\u0085") else c
         for c in text
         if c not in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+        and not 0xD800 <= ord(c) <= 0xDFFF  # lone surrogates cannot be encoded
     )
     text = _WS.sub(" ", text).strip()
     if limit is not None and len(text) > limit:
@@ -161,6 +162,20 @@ def _iso(dt: datetime | None) -> str | None:
     return dt.isoformat().replace("+00:00", "Z") if dt is not None else None
 
 
+def article_json(c: AlertContent, *, snippet: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "url": c.url,
+        "title": c.title,
+        "source": c.source,
+        "also_reported_by": list(c.also_reported_by),
+        "published": _iso(c.published),
+        "language": c.language,
+    }
+    if snippet:
+        out["snippet"] = c.snippet
+    return out
+
+
 def alert_json(c: AlertContent) -> dict[str, Any]:
     """The generic webhook body (documented in docs/alerts.md)."""
     return {
@@ -170,13 +185,7 @@ def alert_json(c: AlertContent) -> dict[str, Any]:
         "channel": c.channel,
         "created_at": _iso(c.created_at),
         "severity": c.severity,
-        "url": c.url,
-        "title": c.title,
-        "source": c.source,
-        "also_reported_by": list(c.also_reported_by),
-        "published": _iso(c.published),
-        "language": c.language,
-        "snippet": c.snippet,
+        "article": article_json(c),
         "rules": [
             {
                 "id": r.rule,
@@ -214,14 +223,9 @@ def batch_json(b: BatchContent) -> dict[str, Any]:
             {
                 "id": c.alert_id,
                 "severity": c.severity,
-                "url": c.url,
-                "title": c.title,
-                "source": c.source,
-                "also_reported_by": list(c.also_reported_by),
-                "published": _iso(c.published),
-                "language": c.language,
                 "rules": list(c.rule_ids),
                 "why": c.why(),
+                "article": article_json(c, snippet=False),
             }
             for c in b.items
         ],
