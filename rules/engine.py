@@ -11,7 +11,7 @@ from rules.errors import RuleValidationError
 from rules.models import Document, Evidence, Field, RuleMatch
 from rules.money import find_amounts
 from rules.normalize import NormText
-from rules.scanner import Scanner, Term, term_variants
+from rules.scanner import Scanner, Term, term_variants, unit_seps
 from rules.spec import (
     AllNode,
     AmountNode,
@@ -134,7 +134,13 @@ class RuleSet:
                 if key not in self._terms:
                     tid = len(self._terms)
                     self._terms[key] = Term(
-                        tid, "".join(u for u in units if u != " "), start, end, written, units
+                        tid,
+                        "".join(u for u in units if u != " "),
+                        start,
+                        end,
+                        written,
+                        units,
+                        unit_seps(units),
                     )
                 ids.append(self._terms[key].id)
             self._term_ids[written] = tuple(ids)

@@ -89,6 +89,30 @@ def term_units(folded: str) -> list[str]:
     return units
 
 
+def _sep_positions(text: str, a: int, b: int) -> frozenset[int]:
+    """Key indices before which ``text[a:b]`` has a separator (space or hyphen)."""
+    out = set()
+    k = 0
+    for ch in text[a:b]:
+        if ch == " " or ch == "-":
+            out.add(k)
+        else:
+            k += 1
+    return frozenset(out)
+
+
+def unit_seps(units: tuple[str, ...]) -> frozenset[int]:
+    """Key indices before which a term has an optional separator."""
+    out = set()
+    k = 0
+    for u in units:
+        if u == " ":
+            out.add(k)
+        else:
+            k += 1
+    return frozenset(out)
+
+
 def term_key(text: str) -> str:
     """The separator-free key of a folded term or a matched folded string."""
     return text.replace(" ", "").replace("-", "")
@@ -104,6 +128,7 @@ class Term:
     end: str  # word | arabic | katakana | none
     source: str  # the term as written in the rule
     units: tuple[str, ...] = ()
+    seps: frozenset[int] = frozenset()
 
 
 def term_variants(source: str) -> list[tuple[tuple[str, ...], str, str]]:
@@ -226,7 +251,13 @@ class Scanner:
                 if len(key) == seen_len:
                     continue
                 seen_len = len(key)
-                for term in by_key.get(key, ()):
+                terms = by_key.get(key)
+                if not terms:
+                    continue
+                gaps = _sep_positions(text, a, end)
+                for term in terms:
+                    if gaps and not gaps <= term.seps:
+                        continue  # "deep seek" is not the term "DeepSeek"
                     if term.start == group and _END_RX[term.end].match(text, end):
                         stop = end
                         if term.end == "none" and term.start in ("word", "arabic"):

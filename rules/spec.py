@@ -126,6 +126,14 @@ def _str_list(ctx: _Ctx, value: Any, path: str, *, allow_empty: bool = False) ->
     return items
 
 
+def _terms(ctx: _Ctx, value: Any, path: str, *, allow_empty: bool = False) -> tuple[str, ...]:
+    items = _str_list(ctx, value, path, allow_empty=allow_empty)
+    for t in items:
+        if "*" in t[:-1]:
+            raise ctx.fail(path, f"{t!r}: '*' is only allowed at the end of a term (a stem)")
+    return items
+
+
 def _int(ctx: _Ctx, value: Any, path: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ctx.fail(path, "must be a non-negative integer")
@@ -191,7 +199,7 @@ def _node(ctx: _Ctx, value: Any, path: str) -> Node:
     sub = f"{path}.{kind}"
     raw = value[kind]
     if kind == "terms":
-        return TermsNode(_str_list(ctx, raw, sub), _scope(ctx, value, path))
+        return TermsNode(_terms(ctx, raw, sub), _scope(ctx, value, path))
     if kind == "entity":
         if not isinstance(raw, str):
             raise ctx.fail(sub, "must be the name of an [entity.<name>] table")
@@ -266,8 +274,8 @@ def _entity(ctx: _Ctx, name: str, path: str) -> EntityNode:
             raise ctx.fail(f"{epath}.{key}", f"unknown key (expected {', '.join(_ENTITY_KEYS)})")
     ctx.resolving.append(name)
     try:
-        aliases = _str_list(ctx, raw.get("aliases", []), f"{epath}.aliases", allow_empty=True)
-        ambiguous = _str_list(ctx, raw.get("ambiguous", []), f"{epath}.ambiguous", allow_empty=True)
+        aliases = _terms(ctx, raw.get("aliases", []), f"{epath}.aliases", allow_empty=True)
+        ambiguous = _terms(ctx, raw.get("ambiguous", []), f"{epath}.ambiguous", allow_empty=True)
         if not aliases and not ambiguous:
             raise ctx.fail(f"{epath}.aliases", "an entity needs aliases (or ambiguous aliases)")
         context = _node(ctx, raw["context"], f"{epath}.context") if "context" in raw else None
@@ -276,7 +284,7 @@ def _entity(ctx: _Ctx, name: str, path: str) -> EntityNode:
         within = None
         if "context_within" in raw:
             within = _int(ctx, raw["context_within"], f"{epath}.context_within")
-        exclude = _str_list(ctx, raw.get("exclude", []), f"{epath}.exclude", allow_empty=True)
+        exclude = _terms(ctx, raw.get("exclude", []), f"{epath}.exclude", allow_empty=True)
     finally:
         ctx.resolving.pop()
     ent = EntityNode(str(raw.get("name", name)), aliases, ambiguous, context, within, exclude)

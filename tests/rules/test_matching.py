@@ -225,3 +225,12 @@ def test_results_sorted_and_complete() -> None:
 
 def test_empty_document() -> None:
     assert COMPOSED.match(Document(text="")) == []
+
+
+def test_separator_only_where_the_term_has_one() -> None:
+    rs = ruleset('[[rule]]\nid = "r"\nterms = ["DeepSeek", "Deep Seek V3"]\n')
+    assert hits(rs, "divers go deep seek the wreck") == set()
+    assert hits(rs, "DeepSeek and Deep-Seek V3") == {"r"}
+    assert [e.text for m in rs.match(Document(text="Deep Seek V3")) for e in m.evidence] == [
+        "Deep Seek V3"
+    ]

@@ -60,6 +60,12 @@ from rules import RuleValidationError, compile_rules, parse_rules
             "non-negative",
         ),
         ("rule = 3\n", None, "rule", "array of tables"),
+        (
+            "[[rule]]\nid = 'x'\nterms = ['data* center']\n",
+            "x",
+            "rule.terms",
+            "only allowed at the end",
+        ),
         ("[[rule]\n", None, None, "not valid TOML"),
     ],
 )
