@@ -305,3 +305,33 @@ async def test_overlapping_rounds_in_one_process_do_not_send_twice(
         )
     assert a.sent + b.sent == 3
     assert sorted(p.headers["x-watcher-delivery"] for p in webhook.posts()) == sorted(ids)
+
+
+async def test_story_from_two_sources_alerts_once_with_also_reported_by(
+    tmp_path: Path, store: SQLiteStore, webhook: WebhookReceiver
+) -> None:
+    from storage.models import NewArticle
+
+    config = hook_config(tmp_path, webhook.hook_url)
+    [alert_id] = seed(store)
+    first = store.get_article(store.get_alert(alert_id).article_id)
+    again = store.record_article(
+        NewArticle(
+            url=first.url + "?utm_source=x",
+            canonical_url=first.canonical_url,
+            source="second-wire",
+            title=first.title,
+            text=first.text,
+        ),
+        [],
+        {"hook": ["deepseek"]},
+        NOW,
+    )
+    assert not again.created and again.alert_ids == ()
+    await deliver(store, config)
+    [post] = webhook.posts()
+    body = json.loads(post.body)
+    assert body["id"] == alert_id
+    assert body["article"]["source"] == "example-news"
+    assert body["article"]["also_reported_by"] == ["second-wire"]
+    assert body["rules"][0]["evidence"][0]["term"] == "deepseek"
