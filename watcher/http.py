@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -18,7 +19,7 @@ import httpx
 from watcher.config import FetchConfig
 from watcher.errors import FetchError
 
-__all__ = ["FetchedDoc", "Fetcher", "make_client", "parse_retry_after"]
+__all__ = ["FetchedDoc", "Fetcher", "make_client", "make_transport", "parse_retry_after"]
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
@@ -28,12 +29,47 @@ RETRY_STATUSES = {429, 503}
 _PERMANENT_REDIRECTS = {301, 308}
 
 
+Backend = Literal["auto", "httpx", "aiohttp"]
+
+
+def make_transport(cfg: FetchConfig, backend: Backend = "auto") -> httpx.AsyncBaseTransport | None:
+    """The transport under the client: httpx-aiohttp when installed (``auto``), else httpx's own.
+
+    Measured in bench/poll: httpx's default transport costs 1.2-3.3 ms CPU per request and gets
+    slower as concurrency grows (8 -> 128: 850 -> 300 req/s on 2 cores); the aiohttp transport
+    costs ~0.3 ms and serves ~3,000 req/s at every concurrency.
+    """
+    if backend == "httpx":
+        return None
+    try:
+        from httpx_aiohttp import AiohttpTransport
+    except ImportError:
+        if backend == "aiohttp":
+            raise
+        return None
+
+    class _Transport(AiohttpTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            # httpx builds redirect requests with an unread (empty) stream, which
+            # httpx-aiohttp would send as a chunked body on a GET: read it first.
+            await request.aread()
+            return await super().handle_async_request(request)
+
+    return _Transport(limits=httpx.Limits(max_connections=cfg.max_connections), trust_env=True)
+
+
 def make_client(
-    cfg: FetchConfig, transport: httpx.AsyncBaseTransport | None = None
+    cfg: FetchConfig,
+    transport: httpx.AsyncBaseTransport | None = None,
+    *,
+    backend: Backend = "auto",
 ) -> httpx.AsyncClient:
-    """The one client of the service: timeouts, connection limits, User-Agent, redirects."""
+    """The one client of the service: timeouts, connection limits, User-Agent, redirects.
+
+    ``transport`` wins when given (tests); otherwise :func:`make_transport` picks one.
+    """
     return httpx.AsyncClient(
-        transport=transport,
+        transport=transport or make_transport(cfg, backend),
         timeout=httpx.Timeout(cfg.timeout, connect=cfg.connect_timeout),
         limits=httpx.Limits(
             max_connections=cfg.max_connections,

@@ -13,7 +13,7 @@ import pickle
 import time
 import types
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, TypeVar
@@ -190,6 +190,7 @@ class Poller:
         self._workers = (os.cpu_count() or 2) if workers is None else workers
         self._executor: Executor | None = None
         self._rules_blob: bytes | None = None
+        self._db_thread: ThreadPoolExecutor | None = None
         self._remote_rules = False
         self.fetcher = fetcher
         self._hints: dict[str, PollHints] = {}
@@ -212,6 +213,9 @@ class Poller:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        if self._db_thread is not None:
+            self._db_thread.shutdown(wait=True)
+            self._db_thread = None
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
@@ -360,6 +364,27 @@ class Poller:
         mutes = self.store.active_mutes(now)
         source_muted = any(m.kind == "source" and m.target == source.name for m in mutes)
         muted_rules = {m.target for m in mutes if m.kind == "rule"}
+        todo = await self._db(self._unknown_items, source, items, now)
+        prepared = await asyncio.gather(
+            *(self._prepare(source, it, canon, counts) for it, canon in todo)
+        )
+        ready = [p for p in prepared if p is not None]
+        if not ready:
+            return counts
+        all_matches = await self._match([doc for _, doc in ready])
+        await self._db(self._record_all, ready, all_matches, now, source_muted, muted_rules, counts)
+        return counts
+
+    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run store work (inline: a store thread was measured slower, see bench/poll)."""
+        if self._db_thread is None:
+            return fn(*args)
+        return await asyncio.get_running_loop().run_in_executor(self._db_thread, fn, *args)
+
+    def _unknown_items(
+        self, source: SourceConfig, items: list[_Item], now: datetime
+    ) -> list[tuple[_Item, str | None]]:
+        """Items not stored yet; a known one only gains this source."""
         seen: set[str] = set()
         todo: list[tuple[_Item, str | None]] = []
         for item in items:
@@ -373,13 +398,17 @@ class Poller:
                 self.store.add_article_source(known, source.name, now)
                 continue
             todo.append((item, canon))
-        prepared = await asyncio.gather(
-            *(self._prepare(source, it, canon, counts) for it, canon in todo)
-        )
-        ready = [p for p in prepared if p is not None]
-        if not ready:
-            return counts
-        all_matches = await self._match([doc for _, doc in ready])
+        return todo
+
+    def _record_all(
+        self,
+        ready: list[tuple[NewArticle, Document]],
+        all_matches: list[Sequence[RuleMatch]],
+        now: datetime,
+        source_muted: bool,
+        muted_rules: set[str],
+        counts: _Counts,
+    ) -> None:
         for (article, _), found in zip(ready, all_matches, strict=True):
             matches = list(found)
             routes: Mapping[str, Sequence[str]] = (
@@ -391,7 +420,6 @@ class Poller:
                 counts.new += 1
                 counts.matched += 1 if matches else 0
                 counts.alerts += len(outcome.alert_ids)
-        return counts
 
     async def _match(self, docs: list[Document]) -> list[Sequence[RuleMatch]]:
         """Match a batch of documents, in the pool when the ruleset could be shipped there."""

@@ -9,17 +9,68 @@ from __future__ import annotations
 import argparse
 import json
 import random
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
-WORDS = (
-    "market company analysts said quarter growth model training cloud chips compute capacity "
-    "investors revenue startup research team launch product customers energy power grid "
-    "regulators policy europe asia america software hardware network storage cluster open "
-    "source release benchmark results report billion million plans expand new first largest "
-    "week today according statement interview executive officer engineers developers users"
-).split()
+WORDS = [
+    "market",
+    "company",
+    "analysts",
+    "said",
+    "quarter",
+    "growth",
+    "model",
+    "training",
+    "cloud",
+    "chips",
+    "compute",
+    "capacity",
+    "investors",
+    "revenue",
+    "startup",
+    "research",
+    "team",
+    "launch",
+    "product",
+    "customers",
+    "energy",
+    "power",
+    "grid",
+    "regulators",
+    "policy",
+    "europe",
+    "asia",
+    "america",
+    "software",
+    "hardware",
+    "network",
+    "storage",
+    "cluster",
+    "open",
+    "source",
+    "release",
+    "benchmark",
+    "results",
+    "report",
+    "billion",
+    "million",
+    "plans",
+    "expand",
+    "new",
+    "first",
+    "largest",
+    "week",
+    "today",
+    "according",
+    "statement",
+    "interview",
+    "executive",
+    "officer",
+    "engineers",
+    "developers",
+    "users",
+]
 TOPICS = [
     "DeepSeek released a new open model that rivals larger systems",
     "the company will spend $12 billion on new AI data centers next year",
@@ -92,6 +143,11 @@ def main() -> None:
             + "</channel></rss>\n"
         )
         (out / "f" / f"{f}.xml").write_text(feed, encoding="utf-8")
+    (out / "f" / "empty.xml").write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>Empty</title>'
+        f"<link>{args.base}/</link><description>idle</description></channel></rss>\n",
+        encoding="utf-8",
+    )
     meta = {
         "feeds": args.feeds,
         "items": args.items,

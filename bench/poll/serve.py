@@ -14,7 +14,10 @@ LAST_MODIFIED = "Sat, 28 Nov 2026 12:00:00 GMT"
 
 def load(root: Path) -> dict[str, tuple[bytes, str, str]]:
     files = {}
-    for sub, ctype in (("f", "application/rss+xml; charset=utf-8"), ("a", "text/html; charset=utf-8")):
+    for sub, ctype in (
+        ("f", "application/rss+xml; charset=utf-8"),
+        ("a", "text/html; charset=utf-8"),
+    ):
         for p in (root / sub).iterdir():
             body = p.read_bytes()
             files[f"/{sub}/{p.name}"] = (body, '"' + hashlib.md5(body).hexdigest() + '"', ctype)

@@ -51,19 +51,15 @@ def main() -> None:
     )
     ruleset = load_ruleset(cfg.rules)
     store = open_store(args.db)
-    transport = None
-    if args.transport == "aiohttp":
-        import httpx
-        from httpx_aiohttp import AiohttpTransport
-
-        transport = AiohttpTransport(limits=httpx.Limits(max_connections=args.max_connections))
 
     async def run() -> tuple[object, float]:
-        async with make_client(cfg.fetch, transport) as client:
-            async with Poller(cfg, store, ruleset, client=client, workers=args.workers) as poller:
-                t0 = time.perf_counter()
-                report = await poller.poll(datetime.now(UTC))
-                return report, time.perf_counter() - t0
+        async with (
+            make_client(cfg.fetch, backend=args.transport) as client,
+            Poller(cfg, store, ruleset, client=client, workers=args.workers) as poller,
+        ):
+            t0 = time.perf_counter()
+            report = await poller.poll(datetime.now(UTC))
+            return report, time.perf_counter() - t0
 
     startup = time.perf_counter() - t_start
     report, seconds = asyncio.run(run())

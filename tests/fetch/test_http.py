@@ -20,10 +20,10 @@ from watcher.http import Fetcher, make_client, parse_retry_after
 FIXED_NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-async def fetcher() -> AsyncIterator[Fetcher]:
+@pytest.fixture(params=["httpx", "aiohttp"])
+async def fetcher(request: pytest.FixtureRequest) -> AsyncIterator[Fetcher]:
     cfg = FetchConfig(max_bytes=1024 * 1024, timeout=2.0, connect_timeout=1.0)
-    async with make_client(cfg) as client:
+    async with make_client(cfg, backend=request.param) as client:
         yield Fetcher(client, cfg, wallclock=lambda: FIXED_NOW)
 
 
