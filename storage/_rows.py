@@ -157,6 +157,9 @@ def to_alert(row: Row) -> AlertRecord:
         sent_at=dt(row["sent_at"]),
         also_reported_by=str_tuple(row["also_reported_by"]),
         note=row["note"],
+        horizon_from=dt(row.get("horizon_from")),
+        claimed_by=row.get("claimed_by"),
+        lease_until=dt(row.get("lease_until")),
     )
 
 

@@ -6,8 +6,8 @@ Every method that changes data takes ``now`` from the caller; none reads the clo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from rules.models import RuleMatch
@@ -128,12 +128,36 @@ class Store(Protocol):
     def mark_alert_failed(self, alert_id: str, now: datetime, error: str) -> None:
         """Give up (past the retry horizon); the alert is kept with status ``failed``."""
 
+    def mark_alert_muted(self, alert_id: str, now: datetime, reason: str) -> None:
+        """Not sent because of a mute found at delivery: status ``muted``, ``reason`` kept in
+        its ``note``, no attempt counted."""
+
     def retry_alert(self, alert_id: str, now: datetime) -> None:
-        """Put a failed (or pending) alert back to pending, due now."""
+        """Put a failed (or pending) alert back to pending, due now, with 0 attempts and the
+        retry horizon restarting at ``now`` (``horizon_from``)."""
 
     def defer_alert(self, alert_id: str, until: datetime, reason: str) -> None:
         """Postpone without counting an attempt (quiet hours): the alert stays (or becomes)
         pending, due at ``until``; ``reason`` is kept in its ``note``."""
+
+    def claim_alerts(
+        self,
+        alert_ids: Sequence[str],
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+        *,
+        due_only: bool = True,
+        take_over: Collection[str] = (),
+    ) -> list[str]:
+        """Atomically lease to ``owner`` (until ``now + lease``) those of ``alert_ids`` that
+        are pending, not under another owner's live lease (owners in ``take_over`` are known
+        dead: their leases count as expired) and, with ``due_only``, due; return them. Two
+        processes claiming the same alerts never both get one. ``mark_alert_*`` and
+        ``defer_alert`` end the lease; a crashed owner's lease simply expires."""
+
+    def release_alerts(self, alert_ids: Sequence[str], owner: str) -> int:
+        """End ``owner``'s leases on these alerts without an outcome; how many were ended."""
 
     # -- digest ----------------------------------------------------------------------------
     def digest_entries(

@@ -172,8 +172,18 @@ def _m001_initial(db: Database) -> None:
     )
 
 
+def _m002_alert_leases(db: Database) -> None:
+    """Alert delivery leases (``claimed_by``, ``lease_until``: one sender at a time across
+    processes) and ``horizon_from`` (the retry horizon restarts on a manual retry)."""
+    alerts = _table(db, "alerts")
+    alerts.add_column("claimed_by", str)
+    alerts.add_column("lease_until", str)
+    alerts.add_column("horizon_from", str)
+    db.execute("UPDATE alerts SET horizon_from = created_at")
+
+
 #: Every migration, oldest first. The schema version is ``len(MIGRATIONS)``.
-MIGRATIONS: list[Migration] = [_m001_initial]
+MIGRATIONS: list[Migration] = [_m001_initial, _m002_alert_leases]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

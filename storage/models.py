@@ -163,6 +163,16 @@ class AlertRecord:
     also_reported_by: tuple[str, ...] = ()
     # Free note: "batched" when sent inside a batch, the reason of a deferral (quiet hours).
     note: str | None = None
+    # The retry horizon is counted from here: the creation, or the last manual retry.
+    horizon_from: datetime | None = None
+    # A delivery lease (see Store.claim_alerts): who is sending it, and until when at most.
+    claimed_by: str | None = None
+    lease_until: datetime | None = None
+
+    @property
+    def horizon_start(self) -> datetime:
+        """When the retry horizon started: ``horizon_from``, else ``created_at``."""
+        return self.horizon_from or self.created_at
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,9 @@ import pathlib
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from sqlite_utils import Database
@@ -48,6 +48,7 @@ __all__ = ["BUSY_TIMEOUT_S", "SQLiteStore", "open_store"]
 BUSY_TIMEOUT_S = 5.0
 ALERT_STATUSES: tuple[AlertStatus, ...] = ("pending", "sent", "failed", "muted")
 _CHUNK = 500  # ids per "IN (...)" query
+_NO_LEASE = ", claimed_by = NULL, lease_until = NULL"  # an outcome ends the delivery lease
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -493,8 +494,9 @@ class SQLiteStore:
                 status = "muted" if all(r in muted for r in rules) else "pending"
                 conn.execute(
                     "INSERT INTO alerts (id, article_id, channel, rules, status, attempts,"
-                    " created_at, also_reported_by) VALUES (?, ?, ?, ?, ?, 0, ?, '[]')",
-                    [alert_id, article_id, channel, dumps(rules), status, stamp],
+                    " created_at, horizon_from, also_reported_by)"
+                    " VALUES (?, ?, ?, ?, ?, 0, ?, ?, '[]')",
+                    [alert_id, article_id, channel, dumps(rules), status, stamp, stamp],
                 )
                 alert_ids.append(alert_id)
             return ArticleOutcome(article_id=article_id, created=True, alert_ids=tuple(alert_ids))
@@ -604,7 +606,7 @@ class SQLiteStore:
         with self._write() as conn:
             cur = conn.execute(
                 "UPDATE alerts SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
-                " next_attempt_at = NULL, note = ? WHERE id = ?",
+                f" next_attempt_at = NULL, note = ?{_NO_LEASE} WHERE id = ?",
                 [iso(now), note, alert_id],
             )
             if cur.rowcount == 0:
@@ -618,7 +620,7 @@ class SQLiteStore:
         with self._write() as conn:
             cur = conn.execute(
                 "UPDATE alerts SET status = 'pending', attempts = attempts + 1, last_error = ?,"
-                " next_attempt_at = ? WHERE id = ?",
+                f" next_attempt_at = ?{_NO_LEASE} WHERE id = ?",
                 [error, iso(next_attempt_at), alert_id],
             )
             if cur.rowcount == 0:
@@ -630,24 +632,109 @@ class SQLiteStore:
         with self._write() as conn:
             cur = conn.execute(
                 "UPDATE alerts SET status = 'failed', attempts = attempts + 1, last_error = ?,"
-                " next_attempt_at = NULL WHERE id = ?",
+                f" next_attempt_at = NULL{_NO_LEASE} WHERE id = ?",
                 [error, alert_id],
             )
             if cur.rowcount == 0:
                 raise NotFoundError(f"no alert {alert_id!r}")
 
     @_guarded
+    def mark_alert_muted(self, alert_id: str, now: datetime, reason: str) -> None:
+        """Not sent because of a mute found at delivery time: status ``muted``, ``reason`` in
+        ``note``, no attempt counted, lease released."""
+        self._update_alert(
+            alert_id,
+            status="muted",
+            next_attempt_at=None,
+            note=reason,
+            claimed_by=None,
+            lease_until=None,
+        )
+
+    @_guarded
     def retry_alert(self, alert_id: str, now: datetime) -> None:
         """Put an alert (failed, muted, pending or even sent) back to pending, due now.
-        The attempt counter restarts at 0 so that the retry horizon applies afresh;
-        last_error is kept for information."""
-        self._update_alert(alert_id, status="pending", attempts=0, next_attempt_at=iso(now))
+        The attempt counter restarts at 0 and the retry horizon restarts at ``now``
+        (``horizon_from``); last_error is kept for information. A live delivery lease is
+        left alone, so a retry cannot make an alert in flight go out twice."""
+        stamp = iso(now)
+        self._update_alert(
+            alert_id, status="pending", attempts=0, next_attempt_at=stamp, horizon_from=stamp
+        )
 
     @_guarded
     def defer_alert(self, alert_id: str, until: datetime, reason: str) -> None:
         """Postpone without counting an attempt (quiet hours): pending, due at ``until``,
-        ``reason`` kept in ``note``."""
-        self._update_alert(alert_id, status="pending", next_attempt_at=iso(until), note=reason)
+        ``reason`` kept in ``note``, lease released."""
+        self._update_alert(
+            alert_id,
+            status="pending",
+            next_attempt_at=iso(until),
+            note=reason,
+            claimed_by=None,
+            lease_until=None,
+        )
+
+    @_guarded
+    def claim_alerts(
+        self,
+        alert_ids: Sequence[str],
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+        *,
+        due_only: bool = True,
+        take_over: Collection[str] = (),
+    ) -> list[str]:
+        """Atomically lease alerts to ``owner`` until ``now + lease``; returns the ids claimed,
+        in the given order.
+
+        Only alerts that are pending, not under a live lease of another owner (``lease_until``
+        after ``now``) and, with ``due_only``, due at ``now`` are claimed. Leases held by an
+        owner in ``take_over`` (known to be dead) count as expired. One ``BEGIN IMMEDIATE``
+        transaction: of several processes claiming the same alerts, each alert goes to one.
+        The ``mark_alert_*`` and ``defer_alert`` methods release the lease.
+        """
+        if not alert_ids:
+            return []
+        stamp = iso(now)
+        until = iso(now + lease)
+        claimed: set[str] = set()
+        holders = list(dict.fromkeys(take_over))
+        cond = "status = 'pending' AND (lease_until IS NULL OR lease_until <= ? OR claimed_by = ?"
+        if holders:
+            cond += f" OR claimed_by IN ({','.join('?' * len(holders))})"
+        cond += ")"
+        if due_only:
+            cond += " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+        with self._write() as conn:
+            for i in range(0, len(alert_ids), _CHUNK):
+                chunk = list(alert_ids[i : i + _CHUNK])
+                params: list[Any] = [owner, until, *chunk, stamp, owner, *holders]
+                if due_only:
+                    params.append(stamp)
+                rows = conn.execute(
+                    "UPDATE alerts SET claimed_by = ?, lease_until = ?"
+                    f" WHERE id IN ({','.join('?' * len(chunk))}) AND {cond} RETURNING id",
+                    params,
+                ).fetchall()
+                claimed.update(r[0] for r in rows)
+        return [a for a in dict.fromkeys(alert_ids) if a in claimed]
+
+    @_guarded
+    def release_alerts(self, alert_ids: Sequence[str], owner: str) -> int:
+        """Drop ``owner``'s leases on these alerts (a delivery round ending without an
+        outcome for them); returns how many were released."""
+        released = 0
+        with self._write() as conn:
+            for i in range(0, len(alert_ids), _CHUNK):
+                chunk = list(alert_ids[i : i + _CHUNK])
+                released += conn.execute(
+                    "UPDATE alerts SET claimed_by = NULL, lease_until = NULL"
+                    f" WHERE id IN ({','.join('?' * len(chunk))}) AND claimed_by = ?",
+                    [*chunk, owner],
+                ).rowcount
+        return released
 
     # -- digest ----------------------------------------------------------------------------
     @_guarded
