@@ -254,9 +254,7 @@ _VAGUE_NEED = {fold(w) for w in _VAGUE_NEEDS_CURRENCY}
 
 _CUR = _alt(list(_CUR_WORD))
 _SCALE = _alt(list(_SCALE_WORD))
-_PREFIX_CUR = _alt(
-    ["us$", "$", "€", "£", "¥", "₩", "₹", "usd", "eur", "rmb", "inr"], "[a-z0-9]"
-)
+_PREFIX_CUR = _alt(["us$", "$", "€", "£", "¥", "₩", "₹", "usd", "eur", "rmb", "inr"], "[a-z0-9]")
 # Latin-letter words must end at a word boundary; CJK/Hangul ones need not.
 _END = r"(?![a-z\u0600-\u06ff\u0400-\u04ff])"
 
@@ -265,9 +263,27 @@ _VAGUE_ALT = _alt(list(_VAGUE_WORD), "[a-z0-9\u0400-\u04ff]")
 # Every vague phrase contains one of these (checked with ``in`` before the regex runs).
 _VAGUE_GATE = tuple(
     fold(w)
-    for w in ("billion", "trillion", "milliard", "milliarde", "millones", "bilh", "миллиард",
-              "milyar", "مليار", "ملیارد", "میلیارد", "تريليون", "ترليون", "अरब", "亿", "億",
-              "兆", "억", "조")
+    for w in (
+        "billion",
+        "trillion",
+        "milliard",
+        "milliarde",
+        "millones",
+        "bilh",
+        "миллиард",
+        "milyar",
+        "مليار",
+        "ملیارد",
+        "میلیارد",
+        "تريليون",
+        "ترليون",
+        "अरब",
+        "亿",
+        "億",
+        "兆",
+        "억",
+        "조",
+    )
 )
 
 _PATTERNS = [

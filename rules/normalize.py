@@ -128,7 +128,21 @@ class NormText:
 
     def __post_init__(self) -> None:
         if not self.text:
-            self.text = fold(self.original)
+            # Fold chunk by chunk: the same cost as one translate, and the chunk lengths are
+            # the checkpoints that map folded positions back.
+            orig = self.original
+            if len(orig) <= _CHUNK:
+                self.text = orig.translate(_TABLE)
+                self._cum = [0, len(self.text)]
+                return
+            parts = [orig[i : i + _CHUNK].translate(_TABLE) for i in range(0, len(orig), _CHUNK)]
+            cum = [0]
+            total = 0
+            for part in parts:
+                total += len(part)
+                cum.append(total)
+            self.text = "".join(parts)
+            self._cum = cum
 
     def _checkpoints(self) -> list[int]:
         if not self._cum:
