@@ -40,6 +40,7 @@ Status = Literal["ok", "not_modified", "error", "skipped"]
 
 MAX_SITEMAP_CHILDREN = 5
 MAX_ITEMS_PER_SOURCE = 200
+PAGES_PER_JOB = 8  # pages fetched together and extracted in one pool job
 
 
 class RuleMatcher(Protocol):
@@ -99,8 +100,17 @@ def _parse_job(kind: str, body: bytes, headers: dict[str, str], url: str) -> Any
     return discovery.parse_sitemap(body, url)
 
 
-def _extract_job(body: bytes, url: str, content_type: str | None) -> ExtractedArticle:
-    return extract_article(body, url, content_type=content_type)
+def _extract_many_job(pages: list[tuple[bytes, str, str | None]]) -> list[ExtractedArticle | str]:
+    """Extract several pages in one round trip; a failure is its message."""
+    out: list[ExtractedArticle | str] = []
+    for body, url, content_type in pages:
+        try:
+            out.append(extract_article(body, url, content_type=content_type))
+        except ExtractionError as exc:
+            out.append(str(exc))
+        except Exception as exc:  # lxml/trafilatura surprises stay per page
+            out.append(f"{url}: extraction failed: {type(exc).__name__}: {exc}")
+    return out
 
 
 _WORKER_RULES: RuleMatcher | None = None
@@ -196,7 +206,8 @@ class Poller:
         self._hints: dict[str, PollHints] = {}
         self._next: dict[str, datetime] = {}
         self._synced = False
-        self._article_slots = asyncio.Semaphore(max(8, 4 * config.fetch.max_connections))
+        # chunks of pages held in memory at once (bounds memory on big polls)
+        self._chunk_slots = asyncio.Semaphore(max(4, config.fetch.max_connections // 2))
 
     async def __aenter__(self) -> Poller:
         if self.fetcher is None:
@@ -365,10 +376,9 @@ class Poller:
         source_muted = any(m.kind == "source" and m.target == source.name for m in mutes)
         muted_rules = {m.target for m in mutes if m.kind == "rule"}
         todo = await self._db(self._unknown_items, source, items, now)
-        prepared = await asyncio.gather(
-            *(self._prepare(source, it, canon, counts) for it, canon in todo)
-        )
-        ready = [p for p in prepared if p is not None]
+        chunks = [todo[i : i + PAGES_PER_JOB] for i in range(0, len(todo), PAGES_PER_JOB)]
+        prepared = await asyncio.gather(*(self._prepare_chunk(source, c, counts) for c in chunks))
+        ready = [p for chunk in prepared for p in chunk if p is not None]
         if not ready:
             return counts
         all_matches = await self._match([doc for _, doc in ready])
@@ -430,25 +440,61 @@ class Poller:
                 log.warning("matching in the worker pool failed (%s); matching here", exc)
         return [self.ruleset.match(d) for d in docs]
 
-    async def _prepare(
-        self, source: SourceConfig, item: _Item, canon: str | None, counts: _Counts
-    ) -> tuple[NewArticle, Document] | None:
-        """Fetch and extract the item's page when needed (feed text as fallback)."""
-        feed_text = item.content or item.summary
-        extracted: ExtractedArticle | None = None
-        extraction: Literal["fulltext", "feed", "feed-fallback"] = "feed"
-        note: str | None = None
-        final_url = item.url
+    async def _prepare_chunk(
+        self, source: SourceConfig, chunk: list[tuple[_Item, str | None]], counts: _Counts
+    ) -> list[tuple[NewArticle, Document] | None]:
+        """Fetch a few pages concurrently, extract them in ONE pool job (few round trips keep
+        the event loop free), then build the articles (feed text as fallback)."""
         needs_page = source.kind != "feed" or source.fulltext
-        if needs_page and item.url:
-            async with self._article_slots:
+        if not needs_page:
+            return [
+                self._build(source, it, canon, None, None, it.url, counts) for it, canon in chunk
+            ]
+        async with self._chunk_slots:
+            fetched = await asyncio.gather(*(self._fetch_page(it) for it, _ in chunk))
+            pages = [(d.body, d.url, d.content_type) for d in fetched if isinstance(d, FetchedDoc)]
+            results: list[ExtractedArticle | str] = []
+            if pages:
                 try:
-                    doc = await self.fetcher.fetch(item.url, check_robots=True)  # type: ignore[union-attr]
-                    final_url = doc.url
-                    extracted = await self._run(_extract_job, doc.body, doc.url, doc.content_type)
-                    extraction = "fulltext"
-                except (FetchError, ExtractionError) as exc:
-                    note = str(exc)
+                    results = await self._run(_extract_many_job, pages)
+                except ExtractionError as exc:
+                    results = [str(exc)] * len(pages)
+        out = []
+        it_results = iter(results)
+        for (item, canon), doc in zip(chunk, fetched, strict=True):
+            if isinstance(doc, FetchedDoc):
+                res = next(it_results)
+                if isinstance(res, ExtractedArticle):
+                    out.append(self._build(source, item, canon, res, None, doc.url, counts))
+                else:
+                    out.append(self._build(source, item, canon, None, res, doc.url, counts))
+            else:
+                out.append(self._build(source, item, canon, None, doc, item.url, counts))
+        return out
+
+    async def _fetch_page(self, item: _Item) -> FetchedDoc | str | None:
+        if not item.url:
+            return None
+        try:
+            return await self.fetcher.fetch(item.url, check_robots=True)  # type: ignore[union-attr]
+        except FetchError as exc:
+            return str(exc)
+
+    def _build(
+        self,
+        source: SourceConfig,
+        item: _Item,
+        canon: str | None,
+        extracted: ExtractedArticle | None,
+        note: str | None,
+        final_url: str | None,
+        counts: _Counts,
+    ) -> tuple[NewArticle, Document] | None:
+        feed_text = item.content or item.summary
+        needs_page = source.kind != "feed" or source.fulltext
+        extraction: Literal["fulltext", "feed", "feed-fallback"] = (
+            "fulltext" if extracted is not None else "feed"
+        )
         if extracted is None:
             if needs_page:
                 if not (feed_text or item.title):

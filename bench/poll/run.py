@@ -361,8 +361,8 @@ def main() -> None:
     try:
         cold: dict[str, dict] = {}
         warm: dict[str, dict] = {}
-        cold["watcher (httpx)"] = watcher_poll(work, base, args.feeds, "w1.db")
-        warm["watcher (httpx)"] = watcher_poll(work, base, args.feeds, "w1.db")
+        cold["watcher (httpx)"] = watcher_poll(work, base, args.feeds, "w1.db", "--transport", "httpx")
+        warm["watcher (httpx)"] = watcher_poll(work, base, args.feeds, "w1.db", "--transport", "httpx")
         cold["watcher (httpx-aiohttp)"] = watcher_poll(
             work, base, args.feeds, "w2.db", "--transport", "aiohttp"
         )
