@@ -5,6 +5,12 @@ The SQLite outbox is the source of truth. An alert is marked sent only after its
 accepted it (2xx, SMTP 250, or logged), right after that answer, so a crash in between repeats
 at most the messages in flight (receivers drop repeats by ``X-Watcher-Delivery`` /
 Message-ID, which are the alert id).
+
+Before sending, a round leases its alerts in the store (:meth:`Store.claim_alerts`), so two
+processes delivering from one database (the daemon and ``watcher alerts deliver``) never send
+the same alert both. A crashed round's lease expires (or, on the same host, is taken over at
+once when its process is gone); the alert is then sent again with the same id.
+Mutes are checked again at delivery: an alert queued before a mute is not sent.
 """
 
 from __future__ import annotations
@@ -12,16 +18,21 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
+import os
 import random
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import socket
+import threading
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import httpx
 
 from storage.errors import NotFoundError
 from storage.interface import Store
-from storage.models import AlertRecord, ArticleRecord, MatchRecord
+from storage.models import AlertRecord, ArticleRecord, MatchRecord, Mute
 from watcher.alerts import email as mail
 from watcher.alerts.formats import BATCH, SINGLE
 from watcher.alerts.payload import AlertContent, BatchContent, build_content, sample_content
@@ -38,9 +49,14 @@ MAX_DUE = 100_000  # alerts looked at per cycle
 WEBHOOK_CONCURRENCY = 8  # messages in flight per webhook channel
 SMTP_CHUNK = 50  # messages per SMTP session
 
+LEASE_MIN = timedelta(minutes=10)  # shortest delivery lease a round takes on its alerts
+
 # Alert ids being delivered by a deliver_due() of this process: a round started while another
-# is still running (the daemon's timer and its post-poll round) leaves them alone.
+# is still running (the daemon's timer and its post-poll round) leaves them alone. Across
+# processes, the store's leases do the same.
 _IN_FLIGHT: set[str] = set()
+_IN_FLIGHT_LOCK = threading.Lock()
+_HOST = socket.gethostname()
 
 
 @dataclass
@@ -52,6 +68,7 @@ class ChannelReport:
     failed: int = 0
     deferred_quiet: int = 0
     deferred_throttle: int = 0
+    muted: int = 0  # muted since the alert was queued: not sent, status "muted"
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -63,6 +80,7 @@ class ChannelReport:
 class DeliveryReport:
     channels: dict[str, ChannelReport] = field(default_factory=dict)
     unknown_channel: int = 0  # alerts for channels no longer configured (left pending)
+    claimed_elsewhere: int = 0  # due alerts another process (or round) is delivering
 
     def _sum(self, name: str) -> int:
         return sum(int(getattr(c, name)) for c in self.channels.values())
@@ -91,11 +109,21 @@ class DeliveryReport:
     def deferred(self) -> int:
         return self._sum("deferred_quiet") + self._sum("deferred_throttle")
 
+    @property
+    def muted(self) -> int:
+        return self._sum("muted")
+
     def summary(self) -> str:
         return (
             f"{self.sent} sent, {self.batched} batched in {self._sum('batches')} message(s), "
             f"{self.retried} to retry, {self.failed} failed, {self.deferred} held"
+            + (f", {self.muted} muted" if self.muted else "")
             + (f", {self.unknown_channel} for unknown channels" if self.unknown_channel else "")
+            + (
+                f", {self.claimed_elsewhere} being delivered by another process"
+                if self.claimed_elsewhere
+                else ""
+            )
         )
 
 
@@ -103,29 +131,55 @@ class DeliveryReport:
 class _Item:
     alert: AlertRecord
     content: AlertContent
+    note: str | None = None  # e.g. the rules left out because they are muted now
 
 
 class _Deliverer:
     def __init__(
-        self, store: Store, now: datetime, client: httpx.AsyncClient, rng: random.Random
+        self,
+        store: Store,
+        now: datetime,
+        client: httpx.AsyncClient,
+        rng: random.Random,
+        mutes: Sequence[Mute] = (),
     ) -> None:
         self.store = store
         self.now = now
         self.client = client
         self.rng = rng
+        self.muted_rules = {m.target for m in mutes if m.kind == "rule"}
+        self.muted_sources = {m.target for m in mutes if m.kind == "source"}
         self._articles: dict[int, tuple[ArticleRecord, list[MatchRecord]]] = {}
 
     # -- loading ---------------------------------------------------------------------------
-    def content(self, alert: AlertRecord) -> AlertContent:
+    def load(self, alert: AlertRecord) -> tuple[ArticleRecord, list[MatchRecord]]:
         cached = self._articles.get(alert.article_id)
         if cached is None:
             article = self.store.get_article(alert.article_id)
             cached = (article, self.store.article_matches(alert.article_id))
             self._articles[alert.article_id] = cached
-        return build_content(alert, *cached)
+        return cached
+
+    def item(self, alert: AlertRecord) -> _Item | str:
+        """The alert ready to render, with the rules muted since it was queued left out; or,
+        when its source or all its rules are muted now, the reason it is muted."""
+        article, matches = self.load(alert)
+        if article.source in self.muted_sources:
+            return f"muted at delivery: source {article.source}"
+        keep = tuple(r for r in alert.rules if r not in self.muted_rules)
+        if not keep:
+            return f"muted at delivery: rule {', '.join(alert.rules)}"
+        note = None
+        if len(keep) < len(alert.rules):
+            dropped = [r for r in alert.rules if r not in keep]
+            note = f"muted rule left out: {', '.join(dropped)}"
+            alert = replace(alert, rules=keep)
+        return _Item(alert, build_content(alert, article, matches), note)
 
     # -- outcomes --------------------------------------------------------------------------
     def sent(self, item: _Item, note: str | None = None) -> None:
+        if item.note:
+            note = f"{note}; {item.note}" if note else item.note
         self.store.mark_alert_sent(item.alert.id, self.now, note=note)
         log.debug("alert %s to %s delivered", item.alert.id, item.alert.channel)
 
@@ -138,7 +192,7 @@ class _Deliverer:
             when = (
                 next_attempt(
                     self.now,
-                    a.created_at,
+                    a.horizon_start,
                     a.attempts + 1,
                     ch.retry_horizon,
                     err.retry_after,
@@ -168,10 +222,17 @@ class _Deliverer:
         items: list[_Item] = []
         for a in alerts:
             try:
-                items.append(_Item(a, self.content(a)))
+                it = self.item(a)
             except NotFoundError:
                 self.store.mark_alert_failed(a.id, self.now, "article no longer stored")
                 rep.failed += 1
+                continue
+            if isinstance(it, str):
+                self.store.mark_alert_muted(a.id, self.now, it)
+                rep.muted += 1
+                log.info("alert %s to %s not sent: %s", a.id, ch.name, it)
+            else:
+                items.append(it)
         # quiet hours hold everything but high-severity alerts
         if in_quiet_hours(self.now, ch.quiet_hours, ch.timezone):
             assert ch.quiet_hours is not None
@@ -302,6 +363,55 @@ class _Deliverer:
         rep.batches += 1
 
 
+def new_owner() -> str:
+    """A lease owner id for one delivery round: ``host:pid:random``."""
+    return f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _pid_alive(pid: int) -> bool:
+    if os.name != "posix":  # no harmless probe (os.kill would terminate it on Windows)
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. EPERM: it exists, under another user
+        return True
+    return True
+
+
+def stale_owners(alerts: Iterable[AlertRecord], now: datetime) -> set[str]:
+    """Owners of live leases on ``alerts`` that are known dead: a round of this host whose
+    process is gone (killed, crashed), or of this very process but no longer running (its
+    alerts are not in flight here). Leases of other hosts are left to expire."""
+    out: set[str] = set()
+    for a in alerts:
+        owner = a.claimed_by
+        if owner is None or owner in out or a.lease_until is None or a.lease_until <= now:
+            continue
+        host, _, rest = owner.rpartition(":")[0].rpartition(":")
+        pid = rest if host else ""
+        if host != _HOST or not pid.isdigit():
+            continue
+        if int(pid) == os.getpid() or not _pid_alive(int(pid)):
+            out.add(owner)
+    return out
+
+
+def lease_for(channel: AlertConfig, alerts: int) -> timedelta:
+    """A generous bound on how long a round may take to deliver ``alerts`` to ``channel``
+    (every message timing out), never under :data:`LEASE_MIN`."""
+    messages = alerts
+    if channel.throttle_per_hour > 0:
+        messages = min(alerts, channel.throttle_per_hour + 1)
+    seconds = 0.0
+    if isinstance(channel, WebhookAlert):
+        seconds = 2 * channel.timeout * (math.ceil(messages / WEBHOOK_CONCURRENCY) + 1)
+    elif isinstance(channel, EmailAlert):
+        seconds = 2 * channel.timeout * (messages + 3 * math.ceil(messages / SMTP_CHUNK))
+    return max(LEASE_MIN, timedelta(seconds=seconds))
+
+
 async def deliver_due(
     store: Store,
     config: Config,
@@ -310,23 +420,72 @@ async def deliver_due(
     client: httpx.AsyncClient | None = None,
     force: bool = False,
     rng: random.Random | None = None,
+    owner: str | None = None,
+    lease: timedelta | None = None,
 ) -> DeliveryReport:
     """Deliver every due alert of the outbox (``force``: every pending one, ignoring backoff).
 
+    The alerts are first leased to this round (``owner``, default :func:`new_owner`; for
+    ``lease``, default :func:`lease_for` the largest channel's workload): those another
+    process is delivering are left to it. A mute added since an alert was queued applies:
+    an alert of a muted source, or whose rules are all muted, becomes ``muted``; otherwise
+    the muted rules are left out of it.
     Per channel: quiet hours defer all but high-severity alerts; at most
     ``throttle_per_hour`` individual messages per rolling hour, the rest in ONE batch message
     (a further overflow in the same hour waits for the next batch); failures are retried with
-    exponential backoff and jitter (Retry-After honoured) until the channel's retry horizon,
-    then marked failed. Never raises for a channel failure: see the returned report.
+    exponential backoff and jitter (Retry-After honoured) until the channel's retry horizon
+    (counted from creation or the last manual retry), then marked failed. Never raises for a
+    channel failure: see the returned report.
     """
     due = store.pending_alerts() if force else store.due_alerts(now, limit=MAX_DUE)
-    due = [a for a in due if a.id not in _IN_FLIGHT]
-    claimed = {a.id for a in due}
-    _IN_FLIGHT.update(claimed)
+    with _IN_FLIGHT_LOCK:
+        due = [a for a in due if a.id not in _IN_FLIGHT]
+        reserved = {a.id for a in due}
+        _IN_FLIGHT.update(reserved)
+    owner = owner or new_owner()
+    claimed: list[str] = []
+    report = DeliveryReport()
     try:
-        return await _deliver(store, config, now, due, client, rng)
+        channels = {c.name: c for c in config.alerts}
+        by_channel: dict[str, list[AlertRecord]] = {}
+        for a in due:
+            by_channel.setdefault(a.channel, []).append(a)
+        for name, alerts in by_channel.items():
+            if name not in channels:
+                report.unknown_channel += len(alerts)
+                log.warning(
+                    "%d pending alert(s) for channel %r, which is not configured",
+                    len(alerts),
+                    name,
+                )
+        known = [a for a in due if a.channel in channels]
+        if not known:
+            return report
+        if lease is None:
+            lease = max(
+                lease_for(channels[n], len(a)) for n, a in by_channel.items() if n in channels
+            )
+        claimed = store.claim_alerts(
+            [a.id for a in known],
+            owner,
+            now,
+            lease,
+            due_only=not force,
+            take_over=stale_owners(known, now),
+        )
+        mine = set(claimed)
+        report.claimed_elsewhere = len(known) - len(mine)
+        if report.claimed_elsewhere:
+            log.info("%d due alert(s) are being delivered elsewhere", report.claimed_elsewhere)
+        await _deliver(store, config, now, [a for a in known if a.id in mine], client, rng, report)
+        return report
     finally:
-        _IN_FLIGHT.difference_update(claimed)
+        try:
+            if claimed:
+                store.release_alerts(claimed, owner)  # those left without an outcome
+        finally:
+            with _IN_FLIGHT_LOCK:
+                _IN_FLIGHT.difference_update(reserved)
 
 
 async def _deliver(
@@ -336,32 +495,26 @@ async def _deliver(
     due: Sequence[AlertRecord],
     client: httpx.AsyncClient | None,
     rng: random.Random | None,
-) -> DeliveryReport:
+    report: DeliveryReport,
+) -> None:
     by_channel: dict[str, list[AlertRecord]] = {}
     for a in due:
         by_channel.setdefault(a.channel, []).append(a)
-    report = DeliveryReport()
     channels = {c.name: c for c in config.alerts}
-    for name, alerts in by_channel.items():
-        if name not in channels:
-            report.unknown_channel += len(alerts)
-            log.warning(
-                "%d pending alert(s) for channel %r, which is not configured", len(alerts), name
-            )
-    work = [(channels[n], a) for n, a in by_channel.items() if n in channels]
+    work = [(channels[n], a) for n, a in by_channel.items()]
     if not work:
-        return report
+        return
+    mutes = store.active_mutes(now)
     own = client is None
     http = client or httpx.AsyncClient(headers={"User-Agent": USER_AGENT})
     try:
-        d = _Deliverer(store, now, http, rng or random.Random())
+        d = _Deliverer(store, now, http, rng or random.Random(), mutes)
         for ch, _ in work:
             report.channels[ch.name] = ChannelReport()
         await asyncio.gather(*(d.channel(ch, a, report.channels[ch.name]) for ch, a in work))
     finally:
         if own:
             await http.aclose()
-    return report
 
 
 async def send_test(
