@@ -220,7 +220,7 @@ class Poller:
             except Exception:  # e.g. a ruleset defined in a local scope
                 self._rules_blob = None
             self._remote_rules = self._rules_blob is not None
-            self._executor = _pool(self._workers, self._rules_blob)
+            # the pool itself starts on first use: a poll where everything answers 304 needs none
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -355,6 +355,8 @@ class Poller:
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
+        if self._executor is None and self._workers > 0:
+            self._executor = _pool(self._workers, self._rules_blob)
         if self._executor is None:
             return await asyncio.to_thread(fn, *args)
         try:
@@ -433,7 +435,7 @@ class Poller:
 
     async def _match(self, docs: list[Document]) -> list[Sequence[RuleMatch]]:
         """Match a batch of documents, in the pool when the ruleset could be shipped there."""
-        if self._executor is not None and self._remote_rules:
+        if self._workers > 0 and self._remote_rules:
             try:
                 return await self._run(_match_job, docs)
             except ExtractionError as exc:
