@@ -210,26 +210,39 @@ class Scanner:
         self._by_key: dict[str, list[Term]] = {}
         for t in terms:
             self._by_key.setdefault(t.key, []).append(t)
-        spaced = [list(t.units) for t in terms if t.start in ("word", "arabic", "hangul")]
+        latin = [list(t.units) for t in terms if t.start == "word" and t.units[0].isascii()]
+        spaced = [
+            list(t.units)
+            for t in terms
+            if t.start in ("word", "arabic", "hangul") and not t.units[0].isascii()
+        ]
         cjk = [list(t.units) for t in terms if t.start in ("han", "katakana")]
         prefixes = "|".join(
             re.escape(p) for p in sorted(_arabic_prefixes(), key=len, reverse=True) if p
         )
-        self._rxs: list[re.Pattern[str]] = []
+        # (gate, pattern): the pattern runs only when the gate (a set of first characters,
+        # searched in C) finds something. Latin terms always run.
+        self._rxs: list[tuple[re.Pattern[str] | None, re.Pattern[str]]] = []
+        delim = f"[\\W_{_CJK}]"
+        if latin:
+            # Starts by consuming the character before the term (a non-word or CJK character):
+            # the regex engine then jumps between such characters in C.
+            self._rxs.append((None, re.compile(f"{delim}(?P<t>{_trie_regex(latin)})")))
         if spaced:
-            # The pattern starts by consuming the character before the term (a non-word or CJK
-            # character): the regex engine then jumps between such characters in C.
-            self._rxs.append(re.compile(f"[\\W_{_CJK}](?:{prefixes})?(?P<t>{_trie_regex(spaced)})"))
+            gate = re.compile("[" + "".join(sorted({re.escape(u[0]) for u in spaced})) + "]")
+            pattern = re.compile(f"{delim}(?:{prefixes})?(?P<t>{_trie_regex(spaced)})")
+            self._rxs.append((gate, pattern))
         if cjk:
-            self._rxs.append(re.compile(f"(?P<t>{_trie_regex(cjk)})"))
+            self._rxs.append((None, re.compile(f"(?P<t>{_trie_regex(cjk)})")))
 
     def scan(self, text: str) -> list[tuple[Term, int, int]]:
         """``(term, start, end)`` for every occurrence in folded ``text``; at each start position
         every term that fits (longest first), overlapping occurrences included."""
         out: list[tuple[Term, int, int]] = []
         padded = " " + text  # so that a term at the very start has a character before it
-        for rx in self._rxs:
-            self._scan(rx, padded, out)
+        for gate, rx in self._rxs:
+            if gate is None or gate.search(text):
+                self._scan(rx, padded, out)
         return [(t, a - 1, b - 1) for t, a, b in out]
 
     def _scan(self, rx: re.Pattern[str], text: str, out: list[tuple[Term, int, int]]) -> None:
