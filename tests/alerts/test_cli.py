@@ -135,6 +135,19 @@ def test_mute_and_unmute(tmp_path: Path, webhook: WebhookReceiver) -> None:
     assert code == 0 and "muted rule future-rule" in out
 
 
+def test_mute_after_queueing_then_deliver_mutes_the_alert(
+    tmp_path: Path, webhook: WebhookReceiver
+) -> None:
+    cfg = write_config(tmp_path, hook_toml(webhook.hook_url))
+    [alert_id] = seed_now(tmp_path)  # queued before the mute
+    assert run(cfg, "mute", "deepseek")[0] == 0
+    code, out = run(cfg, "alerts", "deliver")
+    assert code == 0 and "0 sent" in out and "1 muted" in out
+    assert webhook.posts() == []
+    _, out = run(cfg, "alerts", "list", "--status", "muted")
+    assert alert_id in out and "muted at delivery: rule deepseek" in out
+
+
 def test_sigkill_during_delivery_then_restart_delivers_with_same_id(
     tmp_path: Path, webhook: WebhookReceiver
 ) -> None:

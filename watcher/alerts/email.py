@@ -187,12 +187,21 @@ def batch_message(channel: EmailAlert, b: BatchContent, now: datetime) -> EmailM
 
 
 def _is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback IP literal (127.0.0.0/8, ::1). Any other name is taken as
+    remote: a name is not resolved, so ``localhost.example.org`` does not pass."""
+    host = host.strip().rstrip(".").lower()
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def may_send_credentials(host: str, encrypted: bool) -> bool:
+    """Whether SMTP credentials may be sent: over TLS (implicit or STARTTLS) to any host, in
+    clear text only to a loopback relay."""
+    return encrypted or _is_loopback(host)
 
 
 def _smtp_code_error(channel: str, code: int, text: bytes | str, what: str) -> DeliveryError:
@@ -231,7 +240,7 @@ def send_blocking(
                 smtp.ehlo()
                 encrypted = True
             if channel.username is not None:
-                if not encrypted and not _is_loopback(channel.host):
+                if not may_send_credentials(channel.host, encrypted):
                     raise DeliveryError(
                         channel.name,
                         "refusing to send SMTP credentials over an unencrypted connection",

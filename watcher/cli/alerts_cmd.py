@@ -113,6 +113,7 @@ def deliver_cmd(app: AppContext, force: bool) -> None:
         line = (
             f"{name}: {rep.sent} sent, {rep.batched} batched, {rep.retried} to retry, "
             f"{rep.failed} failed, {rep.deferred_quiet + rep.deferred_throttle} held"
+            + (f", {rep.muted} muted" if rep.muted else "")
         )
         click.echo(line)
         for err in dict.fromkeys(rep.errors):
@@ -126,7 +127,8 @@ def deliver_cmd(app: AppContext, force: bool) -> None:
 @pass_app
 @handle_errors
 def retry_cmd(app: AppContext, alert_id: str | None, all_failed: bool) -> None:
-    """Put a failed alert (or, with --failed, all of them) back in the queue, due now."""
+    """Put a failed alert (or, with --failed, all of them) back in the queue, due now, with a
+    fresh retry horizon."""
     if bool(alert_id) == all_failed:
         raise click.UsageError("give an alert ID or --failed (not both)")
     store = app.store()
