@@ -119,6 +119,12 @@ class RuleSet:
             self._fields.update(spec.fields)
             self._collect(spec.root)
         self.scanner = Scanner(list(self._terms.values()))
+        # Per rule: the term ids of which at least one must occur for it to match (None: the
+        # rule can match without any term, e.g. through `not`, `regex` or `amount`).
+        self._needs: dict[str, frozenset[int] | None] = {
+            rid: (frozenset(self._positive_tids(spec.root)) if _needs_terms(spec.root) else None)
+            for rid, spec in self.rules.items()
+        }
 
     @property
     def term_count(self) -> int:
@@ -177,6 +183,15 @@ class RuleSet:
             for c in node.children:
                 self._collect(c)
             self._collect_scope(node.scope)
+
+    def _positive_tids(self, node: Node) -> list[int]:
+        if isinstance(node, TermsNode):
+            return [t for w in node.terms for t in self._term_ids[w]]
+        if isinstance(node, EntityNode):
+            return [t for w in (*node.aliases, *node.ambiguous) for t in self._term_ids[w]]
+        if isinstance(node, AllNode | AnyNode | NearNode):
+            return [t for c in node.children for t in self._positive_tids(c)]
+        return []
 
     # -- evaluation -------------------------------------------------------------------------
     def _term_spans(self, st: _Doc, written: tuple[str, ...]) -> list[Span]:
@@ -335,6 +350,9 @@ class RuleSet:
         for rid, spec in self.rules.items():
             if spec.languages and lang and lang not in spec.languages:
                 continue
+            needed = self._needs[rid]
+            if needed is not None and st.occ.keys().isdisjoint(needed):
+                continue  # none of the rule's terms occurs: it cannot match
             ok, spans = self._eval(st, spec.root, spec.fields)
             if not ok or not spans:
                 continue
@@ -383,6 +401,17 @@ class RuleSet:
                 )
             )
         return tuple(out)
+
+
+def _needs_terms(node: Node) -> bool:
+    """Whether ``node`` can only be true when one of its terms occurs."""
+    if isinstance(node, TermsNode | EntityNode):
+        return True
+    if isinstance(node, AllNode | NearNode):
+        return any(_needs_terms(c) for c in node.children)
+    if isinstance(node, AnyNode):
+        return all(_needs_terms(c) for c in node.children)
+    return False
 
 
 def _amount_label(usd: float) -> str:

@@ -160,17 +160,20 @@ class NormText:
         cum = self._checkpoints()
         k = bisect_right(cum, pos) - 1
         k = min(k, len(cum) - 2) if len(cum) > 1 else 0
-        acc = cum[k]
-        i = k * _CHUNK
+        base = k * _CHUNK
         orig = self.original
-        n = len(orig)
-        while i < n:
-            width = len(_TABLE[ord(orig[i])])
-            if acc + width > pos:
-                return i
-            acc += width
-            i += 1
-        return n
+        chunk = orig[base : base + _CHUNK]
+        want = pos - cum[k]
+        # Smallest i whose folded prefix chunk[: i + 1] is longer than ``want`` (binary search
+        # with C-speed translates instead of a per-character loop).
+        lo, hi = 0, len(chunk)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if len(chunk[: mid + 1].translate(_TABLE)) > want:
+                hi = mid
+            else:
+                lo = mid + 1
+        return min(base + lo, len(orig))
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Map a folded span ``[start, end)`` to the original span covering it (with the
