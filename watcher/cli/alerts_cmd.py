@@ -95,6 +95,9 @@ def _as_json(a: AlertRecord, article: tuple[str, str, str]) -> dict[str, Any]:
         "sent_at": _iso(a.sent_at),
         "last_error": a.last_error,
         "note": a.note,
+        "horizon_from": _iso(a.horizon_start),
+        "claimed_by": a.claimed_by,
+        "lease_until": _iso(a.lease_until),
     }
 
 
