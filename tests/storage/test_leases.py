@@ -18,7 +18,7 @@ LEASE = timedelta(minutes=10)
 
 
 def _alerts(store: SQLiteStore, n: int, minute: float = 0) -> list[str]:
-    ids = []
+    ids: list[str] = []
     for i in range(n):
         out = store.record_article(
             article(f"https://l.example/{minute}/{i}"), [match()], {"ops": ["deepseek"]}, at(minute)
