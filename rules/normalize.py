@@ -13,6 +13,7 @@ from __future__ import annotations
 import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 # Combining marks that are dropped: Latin/Greek/Cyrillic accents and Arabic harakat. Others
 # (kana dakuten, Indic vowel signs) carry meaning and are kept.
@@ -125,6 +126,7 @@ class NormText:
     original: str
     text: str = ""
     _cum: list[int] = field(default_factory=list)  # folded length before each chunk
+    _chunk_ends: dict[int, list[int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.text:
@@ -161,19 +163,15 @@ class NormText:
         k = bisect_right(cum, pos) - 1
         k = min(k, len(cum) - 2) if len(cum) > 1 else 0
         base = k * _CHUNK
-        orig = self.original
-        chunk = orig[base : base + _CHUNK]
-        want = pos - cum[k]
-        # Smallest i whose folded prefix chunk[: i + 1] is longer than ``want`` (binary search
-        # with C-speed translates instead of a per-character loop).
-        lo, hi = 0, len(chunk)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if len(chunk[: mid + 1].translate(_TABLE)) > want:
-                hi = mid
-            else:
-                lo = mid + 1
-        return min(base + lo, len(orig))
+        ends = self._chunk_ends.get(k)
+        if ends is None:
+            # Folded end offset of each original character of the chunk (cached per chunk).
+            table = _TABLE
+            chunk = self.original[base : base + _CHUNK]
+            ends = self._chunk_ends[k] = list(
+                accumulate((len(table[ord(c)]) for c in chunk), initial=cum[k])
+            )[1:]
+        return min(base + bisect_right(ends, pos), len(self.original))
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Map a folded span ``[start, end)`` to the original span covering it (with the
