@@ -14,7 +14,7 @@ import logging
 import signal
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -26,6 +26,7 @@ from watcher.health import source_health
 
 if TYPE_CHECKING:
     from rules import RuleSet
+    from watcher.pipeline import Poller
 
 log = logging.getLogger("watcher.daemon")
 
@@ -59,9 +60,9 @@ class Daemon:
         self.deliver_every = deliver_every
         self.stop_grace = stop_grace
         self.scheduler: AsyncIOScheduler | None = None
-        self._inflight: set[asyncio.Task[object]] = set()
+        self._inflight: set[asyncio.Task[Any]] = set()
         self._stopping = False
-        self._poller: object | None = None
+        self._poller: Poller | None = None
         self.polls_done = 0
 
     # -- public --------------------------------------------------------------------------------
@@ -129,7 +130,7 @@ class Daemon:
     def _track(self) -> None:
         task = asyncio.current_task()
         if task is not None:
-            self._inflight.add(task)  # type: ignore[arg-type]
+            self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
 
     async def _poll_job(self, source: SourceConfig) -> None:
@@ -139,7 +140,7 @@ class Daemon:
         poller = self._poller
         assert poller is not None
         try:
-            report = await poller.poll_source(source, self.clock())  # type: ignore[attr-defined]
+            report = await poller.poll_source(source, self.clock())
             self.polls_done += 1
             if report.status == "error":
                 state = self.store.get_source(source.name)
@@ -160,7 +161,7 @@ class Daemon:
             log.exception("poll of %s crashed; it will be retried", source.name)
         finally:
             try:
-                when = poller.next_poll_at(source, self.clock())  # type: ignore[attr-defined]
+                when = poller.next_poll_at(source, self.clock())
             except Exception:
                 log.exception("cannot compute next poll of %s; retrying in 15 minutes", source.name)
                 when = self.clock() + timedelta(minutes=15)
