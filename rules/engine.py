@@ -284,7 +284,8 @@ class RuleSet:
         return self._eval_near(st, node, fields)
 
     def _eval_near(self, st: _Doc, node: NearNode, fields: tuple[str, ...]) -> Result:
-        # Cheap children first (terms) so that amounts are only parsed when needed.
+        # Occurrences of different children must not overlap (the same words are not two
+        # pieces of evidence). Cheap children first so that amounts are parsed only if needed.
         order = sorted(
             range(len(node.children)), key=lambda i: isinstance(node.children[i], AmountNode)
         )
@@ -301,7 +302,15 @@ class RuleSet:
         for a in anchors[:200]:
             picked = []
             for spans in others:
-                best = next((b for b in spans if st.near(a, b, node.within)), None)
+                best = next(
+                    (
+                        b
+                        for b in spans
+                        if not (a[0] == b[0] and a[1] < b[2] and b[1] < a[2])
+                        and st.near(a, b, node.within)
+                    ),
+                    None,
+                )
                 if best is None:
                     break
                 picked.append(best)
