@@ -364,8 +364,9 @@ class Poller:
         except (ParseError, ExtractionError):
             raise
         except Exception as exc:  # BrokenProcessPool, pickling problems, worker crash
-            if "Broken" in type(exc).__name__:
-                self._executor = _pool(self._workers, self._rules_blob)
+            if "Broken" in type(exc).__name__ and self._executor is not None:
+                self._executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = None  # a fresh pool starts on the next job
             err = ParseError if fn is _parse_job else ExtractionError
             raise err(f"worker failed: {type(exc).__name__}: {exc}") from exc
 
