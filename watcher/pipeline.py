@@ -521,7 +521,7 @@ class Poller:
         url = final_url or item.url or ""
         article = NewArticle(
             url=url,
-            canonical_url=canonical_url(url) if url else (canon or ""),
+            canonical_url=(canon or "") if url == item.url else canonical_url(url),
             source=source.name,
             title=title,
             text=text,
