@@ -4,6 +4,7 @@ exponential backoff after errors (capped, never giving up), Retry-After, and jit
 
 from __future__ import annotations
 
+import itertools
 import random
 import statistics
 from collections.abc import Iterable
@@ -42,7 +43,7 @@ def adaptive_interval(published: Iterable[datetime | None], source: SourceConfig
     dates = sorted({d for d in published if d is not None}, reverse=True)[:30]
     if len(dates) < 3:
         return None
-    gaps = [(a - b).total_seconds() for a, b in zip(dates, dates[1:], strict=False)]
+    gaps = [(a - b).total_seconds() for a, b in itertools.pairwise(dates)]
     gaps = [g for g in gaps if g > 0]
     if not gaps:
         return None
