@@ -343,3 +343,43 @@ async def test_muted_source_stores_matches_as_muted(
     (art,) = store.articles_between(NOW - timedelta(days=1), NOW + timedelta(days=1))
     assert all(m.muted for m in store.article_matches(art.id))
     assert store.due_alerts(NOW + timedelta(days=1)) == []
+
+
+async def test_robots_txt_can_forbid_a_page_source(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
+) -> None:
+    http_server.routes["/robots.txt"] = Route(
+        b"User-agent: *\nDisallow: /private/\n", content_type="text/plain"
+    )
+    http_server.routes["/private/news"] = Route(
+        b"<html><body><a href='/2026/11/25/x-y-z-w'>x</a></body></html>"
+    )
+    cfg = make_config(
+        tmp_path, [{"name": "p", "url": http_server.url("/private/news"), "kind": "page"}]
+    )
+    async with Poller(cfg, store, rules, workers=0) as poller:
+        report = await poller.poll(NOW)
+    assert report.sources[0].status == "error" and "robots.txt" in (report.sources[0].error or "")
+    assert http_server.hits("/private/news") == []
+
+
+async def test_auto_interval_follows_the_publishing_rate(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
+) -> None:
+    from email.utils import format_datetime
+
+    items = "".join(
+        f"<item><title>t{i}</title><link>http://e.example/{i}</link>"
+        f"<pubDate>{format_datetime(NOW - timedelta(hours=2 * i), usegmt=True)}</pubDate></item>"
+        for i in range(8)
+    )
+    body = f'<rss version="2.0"><channel><title>x</title>{items}</channel></rss>'.encode()
+    http_server.routes["/auto"] = Route(body, content_type=RSS)
+    cfg = make_config(
+        tmp_path,
+        [{"name": "a", "url": http_server.url("/auto"), "every": "auto", "fulltext": False}],
+    )
+    async with Poller(cfg, store, rules, workers=0) as poller:
+        await poller.poll(NOW)
+        # items every 2 h -> poll every hour (half the median gap)
+        assert poller.next_poll_at(cfg.source("a"), NOW) == NOW + timedelta(hours=1)
