@@ -135,7 +135,9 @@ def _parse_xml_feed(body: bytes, headers: Mapping[str, str], url: str) -> Parsed
     body, hdrs = _prefer_utf8(body, hdrs)
     hdrs.setdefault("content-location", url)
     try:
-        d = feedparser.parse(body, response_headers=hdrs, sanitize_html=False)
+        d = feedparser.parse(
+            body, response_headers=hdrs, sanitize_html=False, resolve_relative_uris=False
+        )
     except Exception as exc:  # feedparser rarely raises, but malformed input can surprise it
         raise ParseError(f"{url}: feed parser failed: {exc}") from exc
     feed = d.get("feed", {})
