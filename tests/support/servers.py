@@ -53,6 +53,13 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients closing kept-alive connections are normal here: no traceback noise."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 class LocalHTTPServer:
     """Threaded HTTP/1.1 server on 127.0.0.1 serving :class:`Route` objects by path.
