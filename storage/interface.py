@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeAlias
 
 from rules.models import RuleMatch
 from storage.models import (
@@ -26,6 +26,12 @@ from storage.models import (
     SourceState,
     SourceUpdate,
 )
+
+#: One article for :meth:`Store.record_articles`: ``(article, matches, alerts, muted_rules)``,
+#: the arguments of :meth:`Store.record_article`.
+ArticleBatchItem: TypeAlias = tuple[
+    NewArticle, Sequence[RuleMatch], Mapping[str, Sequence[str]], Sequence[str]
+]
 
 
 class Store(Protocol):
@@ -68,6 +74,18 @@ class Store(Protocol):
     def add_article_source(self, article_id: int, source: str, now: datetime) -> None:
         """Remember that ``source`` also carried an already stored article (idempotent); also
         adds it to ``also_reported_by`` of that article's alerts."""
+
+    def known_articles(self, keys: Sequence[tuple[str, str | None]]) -> list[int | None]:
+        """:meth:`known_article` for many ``(canonical_url, guid)`` pairs, in order."""
+
+    def add_article_sources(self, article_ids: Sequence[int], source: str, now: datetime) -> None:
+        """:meth:`add_article_source` for several articles, in one transaction."""
+
+    def record_articles(
+        self, items: Sequence[ArticleBatchItem], now: datetime
+    ) -> list[ArticleOutcome]:
+        """:meth:`record_article` for a batch (one source's new items), in ONE transaction and
+        in order, with the same deduplication (also between items of the batch)."""
 
     def record_article(
         self,

@@ -49,6 +49,10 @@ BUSY_TIMEOUT_S = 5.0
 ALERT_STATUSES: tuple[AlertStatus, ...] = ("pending", "sent", "failed", "muted")
 _CHUNK = 500  # ids per "IN (...)" query
 _NO_LEASE = ", claimed_by = NULL, lease_until = NULL"  # an outcome ends the delivery lease
+_MATCH_COLUMNS = (
+    "article_id, rule, name, severity, tags, evidence, details, amount_usd, muted, matched_at"
+)
+_INSERT_MATCH = f"INSERT OR IGNORE INTO matches ({_MATCH_COLUMNS}) VALUES ({', '.join('?' * 10)})"
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -179,19 +183,28 @@ class SQLiteStore:
         return [_rows.to_article(r, sources.get(r["id"], ())) for r in rows]
 
     def _find_duplicate(self, article: NewArticle, fingerprint: str) -> int | None:
-        checks = (
-            ("canonical_url", article.canonical_url),
-            ("guid", article.guid or ""),
-            ("content_hash", fingerprint),
-        )
-        for column, value in checks:
+        """Canonical URL first, then GUID, then content hash (each only when non-empty)."""
+        parts: list[str] = []
+        params: list[str] = []
+        for rank, (column, value) in enumerate(
+            (
+                ("canonical_url", article.canonical_url),
+                ("guid", article.guid or ""),
+                ("content_hash", fingerprint),
+            )
+        ):
             if value:
-                found = self._scalar(
-                    f"SELECT id FROM articles WHERE {column} = ? ORDER BY id LIMIT 1", [value]
+                parts.append(
+                    f"SELECT * FROM (SELECT id, {rank} AS r FROM articles WHERE {column} = ?"
+                    " ORDER BY id LIMIT 1)"
                 )
-                if found is not None:
-                    return int(found)
-        return None
+                params.append(value)
+        if not parts:
+            return None
+        row = self._conn.execute(
+            " UNION ALL ".join(parts) + " ORDER BY r LIMIT 1", params
+        ).fetchone()
+        return None if row is None else int(row[0])
 
     def _add_source(
         self, article_id: int, source: str, url: str | None, now: datetime, canonical: str = ""
@@ -421,6 +434,51 @@ class SQLiteStore:
             self._add_source(article_id, source, None, now)
 
     @_guarded
+    def known_articles(self, keys: Sequence[tuple[str, str | None]]) -> list[int | None]:
+        """:meth:`known_article` for many ``(canonical_url, guid)`` pairs at once: a few
+        ``IN (...)`` queries in one read snapshot instead of three queries per pair."""
+        urls = list(dict.fromkeys(c for c, _ in keys if c))
+        guids = list(dict.fromkeys(g for _, g in keys if g))
+        by_url: dict[str, int] = {}
+        by_alias: dict[str, int] = {}
+        by_guid: dict[str, int] = {}
+        lookups = (
+            (
+                "SELECT canonical_url, min(id) FROM articles WHERE canonical_url IN ({})"
+                " GROUP BY canonical_url",
+                urls,
+                by_url,
+            ),
+            (
+                "SELECT canonical_url, min(article_id) FROM article_sources WHERE canonical_url"
+                " IN ({}) GROUP BY canonical_url",
+                urls,
+                by_alias,
+            ),
+            ("SELECT guid, min(id) FROM articles WHERE guid IN ({}) GROUP BY guid", guids, by_guid),
+        )
+        with self._read() as conn:
+            for sql, values, out in lookups:
+                for i in range(0, len(values), _CHUNK):
+                    chunk = values[i : i + _CHUNK]
+                    for key, found in conn.execute(sql.format(",".join("?" * len(chunk))), chunk):
+                        out[key] = int(found)
+        result: list[int | None] = []
+        for canon, guid in keys:
+            found_id = (by_url.get(canon) or by_alias.get(canon)) if canon else None
+            if found_id is None and guid:
+                found_id = by_guid.get(guid)
+            result.append(found_id)
+        return result
+
+    @_guarded
+    def add_article_sources(self, article_ids: Sequence[int], source: str, now: datetime) -> None:
+        """:meth:`add_article_source` for several articles in one transaction."""
+        with self._write():
+            for article_id in article_ids:
+                self._add_source(article_id, source, None, now)
+
+    @_guarded
     def record_article(
         self,
         article: NewArticle,
@@ -437,69 +495,100 @@ class SQLiteStore:
         ``created=False`` with no alert ids. Channels with no rules get no alert; an alert whose
         rules are all in ``muted_rules`` is stored with status ``muted``.
         """
+        with self._write():
+            return self._record(article, matches, alerts, now, iso(now), muted_rules)
+
+    @_guarded
+    def record_articles(
+        self, items: Sequence[ArticleBatchItem], now: datetime
+    ) -> list[ArticleOutcome]:
+        """:meth:`record_article` for a batch ``(article, matches, alerts, muted_rules)``, in
+        ONE transaction (all or nothing), in order: a later item duplicating an earlier one of
+        the same batch is deduplicated against it exactly as if stored one by one."""
+        stamp = iso(now)
+        with self._write():
+            return [
+                self._record(article, matches, alerts, now, stamp, muted)
+                for article, matches, alerts, muted in items
+            ]
+
+    def _record(
+        self,
+        article: NewArticle,
+        matches: Sequence[RuleMatch],
+        alerts: Mapping[str, Sequence[str]],
+        now: datetime,
+        stamp: str,
+        muted_rules: Sequence[str],
+    ) -> ArticleOutcome:
+        """The body of :meth:`record_article`, inside the caller's write transaction."""
+        conn = self._conn
         fingerprint = (
             article.content_hash
             if article.content_hash is not None
             else content_hash(article.title, article.text)
         )
+        existing = self._find_duplicate(article, fingerprint)
+        if existing is not None:
+            self._add_source(existing, article.source, article.url, now, article.canonical_url)
+            return ArticleOutcome(article_id=existing, created=False)
+        cur = conn.execute(
+            "INSERT INTO articles (url, canonical_url, source, title, text, guid, summary,"
+            " published, language, author, site_name, extraction, extraction_note,"
+            " content_hash, first_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                article.url,
+                article.canonical_url,
+                article.source,
+                article.title,
+                article.text,
+                article.guid or None,
+                article.summary,
+                iso_or_none(article.published),
+                article.language,
+                article.author,
+                article.site_name,
+                article.extraction,
+                article.extraction_note,
+                fingerprint or None,
+                stamp,
+            ),
+        )
+        article_id = cur.lastrowid
+        assert article_id is not None
+        conn.execute(
+            "INSERT INTO article_sources (article_id, source, url, canonical_url,"
+            " first_seen_at) VALUES (?, ?, ?, ?, ?)",
+            (article_id, article.source, article.url, article.canonical_url or None, stamp),
+        )
         muted = set(muted_rules)
-        stamp = iso(now)
-        with self._write() as conn:
-            existing = self._find_duplicate(article, fingerprint)
-            if existing is not None:
-                self._add_source(existing, article.source, article.url, now, article.canonical_url)
-                return ArticleOutcome(article_id=existing, created=False)
-            cur = conn.execute(
-                "INSERT INTO articles (url, canonical_url, source, title, text, guid, summary,"
-                " published, language, author, site_name, extraction, extraction_note,"
-                " content_hash, first_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        if matches:
+            conn.executemany(
+                _INSERT_MATCH,
                 [
-                    article.url,
-                    article.canonical_url,
-                    article.source,
-                    article.title,
-                    article.text,
-                    article.guid or None,
-                    article.summary,
-                    iso_or_none(article.published),
-                    article.language,
-                    article.author,
-                    article.site_name,
-                    article.extraction,
-                    article.extraction_note,
-                    fingerprint or None,
-                    stamp,
+                    tuple(_rows.match_row(article_id, m, now, m.rule in muted).values())
+                    for m in matches
                 ],
             )
-            article_id = cur.lastrowid
-            assert article_id is not None
-            conn.execute(
-                "INSERT INTO article_sources (article_id, source, url, canonical_url,"
-                " first_seen_at) VALUES (?, ?, ?, ?, ?)",
-                [article_id, article.source, article.url, article.canonical_url or None, stamp],
+        alert_rows: list[tuple[str, int, str, str, str, str, str]] = []
+        for channel, rule_ids in alerts.items():
+            rules = list(dict.fromkeys(rule_ids))
+            if not rules:
+                continue
+            status = "muted" if all(r in muted for r in rules) else "pending"
+            alert_rows.append(
+                (_new_alert_id(), article_id, channel, dumps(rules), status, stamp, stamp)
             )
-            for match in matches:
-                row = _rows.match_row(article_id, match, now, match.rule in muted)
-                cols = ", ".join(row)
-                conn.execute(
-                    f"INSERT OR IGNORE INTO matches ({cols}) VALUES ({', '.join('?' * len(row))})",
-                    list(row.values()),
-                )
-            alert_ids: list[str] = []
-            for channel, rule_ids in alerts.items():
-                rules = list(dict.fromkeys(rule_ids))
-                if not rules:
-                    continue
-                alert_id = _new_alert_id()
-                status = "muted" if all(r in muted for r in rules) else "pending"
-                conn.execute(
-                    "INSERT INTO alerts (id, article_id, channel, rules, status, attempts,"
-                    " created_at, horizon_from, also_reported_by)"
-                    " VALUES (?, ?, ?, ?, ?, 0, ?, ?, '[]')",
-                    [alert_id, article_id, channel, dumps(rules), status, stamp, stamp],
-                )
-                alert_ids.append(alert_id)
-            return ArticleOutcome(article_id=article_id, created=True, alert_ids=tuple(alert_ids))
+        if alert_rows:
+            conn.executemany(
+                "INSERT INTO alerts (id, article_id, channel, rules, status, attempts,"
+                " created_at, horizon_from, also_reported_by)"
+                " VALUES (?, ?, ?, ?, ?, 0, ?, ?, '[]')",
+                alert_rows,
+            )
+        return ArticleOutcome(
+            article_id=article_id, created=True, alert_ids=tuple(r[0] for r in alert_rows)
+        )
 
     @_guarded
     def get_article(self, article_id: int) -> ArticleRecord:
@@ -848,7 +937,7 @@ def open_store(path: pathlib.Path | str, *, busy_timeout_s: float = BUSY_TIMEOUT
 
 
 if TYPE_CHECKING:
-    from storage.interface import Store
+    from storage.interface import ArticleBatchItem, Store
 
     def _implements_store(store: SQLiteStore) -> Store:
         return store  # mypy proves that SQLiteStore satisfies the Store protocol
