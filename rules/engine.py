@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -44,6 +45,42 @@ def gap_units(text: str, a: int, b: int) -> int:
     if not gap.isascii():
         units += len(_CJK_RX.findall(gap))
     return units
+
+
+class _SpanIndex:
+    """Spans sorted by (field, start): the overlapping ones and the closest on each side of a
+    span, in logarithmic time (distance only grows further away, so those decide "near")."""
+
+    def __init__(self, spans: list[Span]) -> None:
+        self.spans = sorted(spans, key=lambda x: (x[0], x[1]))
+        self.keys = [(x[0], x[1]) for x in self.spans]
+        self.maxlen = max((x[2] - x[1] for x in spans), default=0)
+
+    def overlapping(self, s: Span) -> list[Span]:
+        lo = bisect_left(self.keys, (s[0], s[1] - self.maxlen))
+        hi = bisect_left(self.keys, (s[0], s[2]))
+        return [x for x in self.spans[lo:hi] if x[2] > s[1]]
+
+    def closest(self, s: Span) -> list[Span]:
+        """The nearest non-overlapping span before ``s`` and after it (same field)."""
+        out: list[Span] = []
+        spans, keys, f = self.spans, self.keys, s[0]
+        k = bisect_left(keys, (f, s[2]))
+        if k < len(spans) and keys[k][0] == f:
+            out.append(spans[k])
+        j = bisect_left(keys, (f, s[1])) - 1
+        left: Span | None = None
+        floor = s[1] - 2 * self.maxlen - 1
+        while j >= 0 and keys[j][0] == f:
+            cand = spans[j]
+            if cand[2] <= s[1] and (left is None or cand[2] > left[2]):
+                left = cand
+            if cand[1] < floor and left is not None:
+                break
+            j -= 1
+        if left is not None:
+            out.append(left)
+        return out
 
 
 class _Doc:
@@ -222,7 +259,13 @@ class RuleSet:
                 break
             ok, veto = self._eval(st, node, ("title", "text", "url", "source"))
             if ok and veto:
-                spans = [s for s in spans if not any(st.near(s, v, within) for v in veto)]
+                index = _SpanIndex(veto)
+                spans = [
+                    s
+                    for s in spans
+                    if not index.overlapping(s)
+                    and not any(st.near(s, v, within) for v in index.closest(s))
+                ]
         return spans
 
     def _eval(self, st: _Doc, node: Node, fields: tuple[str, ...]) -> Result:
@@ -297,20 +340,14 @@ class RuleSet:
             got[i] = (ok, spans)
         results = [got[i] for i in range(len(node.children))]
         anchors = results[0][1]
-        others = [spans for _, spans in results[1:]]
+        # Other children's occurrences sorted by (field, start), searched only in a window
+        # around each anchor: linear-ish even with thousands of occurrences.
+        others = [_SpanIndex(spans) for _, spans in results[1:]]
         out: list[Span] = []
         for a in anchors[:200]:
             picked = []
-            for spans in others:
-                best = next(
-                    (
-                        b
-                        for b in spans
-                        if not (a[0] == b[0] and a[1] < b[2] and b[1] < a[2])
-                        and st.near(a, b, node.within)
-                    ),
-                    None,
-                )
+            for index in others:
+                best = next((b for b in index.closest(a) if st.near(a, b, node.within)), None)
                 if best is None:
                     break
                 picked.append(best)
@@ -326,25 +363,21 @@ class RuleSet:
             amb = self._term_spans(st, node.ambiguous)
             if amb and node.context is not None:
                 ok, ctx = self._eval(st, node.context, ("title", "text"))
-                if ok:
+                if ok and ctx:
+                    index = _SpanIndex(ctx)
+                    within = node.context_within
                     for s in amb:
-                        others = [
-                            c for c in ctx if not (c[0] == s[0] and c[1] < s[2] and s[1] < c[2])
-                        ]
-                        if not others:
-                            continue
-                        if node.context_within is None or any(
-                            st.near(s, c, node.context_within) for c in others
-                        ):
+                        if within is None:
+                            # Anywhere in the document, but not the occurrence itself.
+                            if len(ctx) > len(index.overlapping(s)):
+                                spans.append(s)
+                        elif any(st.near(s, c, within) for c in index.closest(s)):
                             spans.append(s)
         if node.exclude and spans:
             ex = self._term_spans(st, node.exclude)
             if ex:
-                spans = [
-                    s
-                    for s in spans
-                    if not any(x[0] == s[0] and x[1] < s[2] and s[1] < x[2] for x in ex)
-                ]
+                ex_index = _SpanIndex(ex)
+                spans = [s for s in spans if not ex_index.overlapping(s)]
         spans = self._apply_scope(st, spans, node.scope, fields)
         return bool(spans), spans
 

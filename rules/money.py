@@ -8,6 +8,7 @@ threshold (a billion dollars by default), not booked.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from rules.normalize import fold
@@ -329,14 +330,16 @@ def parse_number(text: str) -> float:
 def find_amounts(folded: str) -> list[Amount]:
     """Every money amount in ``folded`` (output of :func:`fold`), left to right."""
     found: list[Amount] = []
-    taken: list[tuple[int, int]] = []
+    starts: list[int] = []  # spans already taken (disjoint, so ends sort like starts)
+    ends: list[int] = []
     for pattern in _PATTERNS:
         if pattern is _PATTERNS[-1] and not any(w in folded for w in _VAGUE_GATE):
             continue  # no scale word at all: no vague amount (cheap C-level check)
         for m in pattern.finditer(folded):
             s, e = m.span()
-            if any(s < te and ts < e for ts, te in taken):
-                continue
+            i = bisect_left(starts, e)
+            if i and ends[i - 1] > s:
+                continue  # overlaps an amount found by an earlier pattern
             groups = m.groupdict()
             cur_word = groups.get("cur")
             code = _CUR_WORD.get(cur_word, "USD") if cur_word else "USD"
@@ -365,6 +368,8 @@ def find_amounts(folded: str) -> list[Amount]:
                 if scale:
                     value *= _SCALE_WORD[scale]
             found.append(Amount(s, e, value * RATES[code], code))
-            taken.append((s, e))
+            j = bisect_left(starts, s)
+            starts.insert(j, s)
+            ends.insert(j, e)
     found.sort(key=lambda a: a.start)
     return found
