@@ -93,7 +93,7 @@ def test_rules_check_ok_and_error(config: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[[rule]]\nid = 'mine'\nnear = [['a'], ['b']]\n", encoding="utf-8")
     res = run(config, "rules", "check", str(bad))
-    assert res.exit_code == 1
+    assert res.exit_code != 0
     assert str(bad) in res.output and "'mine'" in res.output and "within" in res.output
 
 
@@ -113,6 +113,11 @@ def test_rules_eval(config: Path, tmp_path: Path) -> None:
     data = json.loads(res.output)
     assert data["rules"]["deepseek"]["f1"] == 1.0
     assert data["rules"]["deepseek"]["baseline"]["recall"] == 0.5
+    assert run(config, "rules", "eval", "--min-f1", "0.9", str(cases)).exit_code == 0
+    lines.append({"text": "nothing here", "expect": ["deepseek"]})
+    cases.write_text("\n".join(json.dumps(x) for x in lines), encoding="utf-8")
+    res = run(config, "rules", "eval", "--min-f1", "0.99", str(cases))
+    assert res.exit_code == 1 and "line 5" in res.output
 
 
 def test_rules_backtest(config: Path, tmp_path: Path) -> None:

@@ -88,6 +88,9 @@ def _short(case: Case, width: int = 110) -> str:
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+@click.option(
+    "--min-f1", type=float, default=None, help="Exit 1 when a scored rule's F1 is below this."
+)
 @pass_app
 @handle_errors
 def eval_cmd(
@@ -97,6 +100,7 @@ def eval_cmd(
     baseline: bool,
     max_misses: int,
     fmt: str,
+    min_f1: float | None,
 ) -> None:
     """Precision, recall and F1 per rule on a labelled JSONL set, with the misses.
 
@@ -140,6 +144,7 @@ def eval_cmd(
         if unknown:
             out["unknown_rules"] = unknown
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        _check_floor(scores, min_f1)
         return
     click.echo(f"{file}: {len(cases)} cases, {len(rules)} rules")
     if unknown:
@@ -152,6 +157,16 @@ def eval_cmd(
             click.echo(f"    miss  line {c.line}: {_short(c)}")
         for c in s.false_alarms[:max_misses]:
             click.echo(f"    false line {c.line}: {_short(c)}")
+    _check_floor(scores, min_f1)
+
+
+def _check_floor(scores: list[RuleScore], min_f1: float | None) -> None:
+    if min_f1 is None:
+        return
+    low = [s.rule for s in scores if s.f1 < min_f1]
+    if low:
+        click.echo(f"F1 below {min_f1}: {', '.join(low)}", err=True)
+        sys.exit(1)
 
 
 @rules_group.command("backtest")
