@@ -47,7 +47,7 @@ def _ruleset(app: AppContext, extra: tuple[Path, ...] = ()) -> tuple[RuleSet, Ru
 def check(app: AppContext, files: tuple[Path, ...]) -> None:
     """Validate the configured packs and rule files (and FILES, if given); list the rules.
 
-    Errors name the file, the rule id, the field and the reason; exit status 1.
+    Errors name the file, the rule id, the field and the reason; non-zero exit status.
     """
     ruleset, cfg = _ruleset(app, files)
     sources = [f"pack {p}" for p in cfg.packs] + [str(f) for f in cfg.files]
