@@ -8,10 +8,11 @@ shown by ``repr``/``str``.
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
@@ -58,7 +59,7 @@ class Secret:
         return isinstance(other, Secret) and other._value == self._value
 
     def __hash__(self) -> int:
-        return hash(self.ref)
+        return hash(self._value)
 
 
 @dataclass(frozen=True)
@@ -227,16 +228,23 @@ class _Reader:
         raw = self.get(data, key, prefix, (str, int, float), None)
         if raw is None:
             return default
+        if isinstance(raw, bool):
+            self.problem(f"{prefix}.{key}", f"must be a duration like '15m', got {raw!r}")
+            return default
         if isinstance(raw, int | float):
             if raw <= 0:
                 self.problem(f"{prefix}.{key}", "must be positive")
                 return default
             return float(raw)
         try:
-            return parse_duration(raw)
+            seconds = parse_duration(raw)
         except ValueError as exc:
             self.problem(f"{prefix}.{key}", str(exc))
             return default
+        if seconds <= 0:
+            self.problem(f"{prefix}.{key}", "must be longer than zero")
+            return default
+        return seconds
 
     def clock(self, value: Any, key: str) -> time | None:
         if isinstance(value, time):
@@ -264,6 +272,30 @@ class _Reader:
             self.problem(key, "must be a string such as 'env:NAME'")
             return None
         return resolve_secret(value, key, self.env, self.problem)
+
+    def name(self, t: dict[str, Any], key: str, index: int, what: str, seen: set[str]) -> str:
+        """The required, unique ``name`` of a [[source]] or [[alert]] table."""
+        name: str | None = self.get(t, "name", key, str, None)
+        if name is None:
+            self.problem(f"{key}.name", "is required")
+            return f"{what}-{index}"
+        if not _NAME.match(name):
+            self.problem(f"{key}.name", "use letters, digits, '.', '_' or '-' (max 64)")
+        elif name in seen:
+            self.problem(f"{key}.name", f"duplicate {what} name {name!r}")
+        seen.add(name)
+        return name
+
+    def http_url(self, value: str, key: str) -> None:
+        """Report ``value`` unless it is an absolute http(s) URL with a host."""
+        try:
+            parts = urlsplit(value)
+            ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError:
+            ok = False
+        if not ok:
+            self.problem(key, f"must be an http(s) URL with a host, got {value!r}")
 
     def path(self, value: str) -> Path:
         p = Path(value).expanduser()
@@ -299,6 +331,15 @@ def resolve_secret(
         except OSError as exc:
             problem(key, f"cannot read secret file {ref[5:]}: {exc.strerror}")
             return None
+    typo = re.match(r"^([A-Za-z]{2,6}):", ref)
+    if typo:
+        hint = _closest(typo.group(1).lower(), {"env", "cred", "file"})
+        problem(
+            key,
+            f"unknown secret reference {typo.group(1)!r}:"
+            + (f" (did you mean '{hint}:'?)" if hint else " use env:, cred: or file:"),
+        )
+        return None
     return Secret(ref, "literal")
 
 
@@ -356,7 +397,7 @@ def parse_config(
     sources = _sources(r, top.get("source", []))
     rules = _rules(r, top.get("rules", {}))
     alerts = _alerts(r, top.get("alert", []))
-    digest = _digest(r, top.get("digest", {}), {a.name for a in alerts})
+    digest = _digest(r, top.get("digest", {}), alerts)
     fetch = _fetch(r, top.get("fetch", {}))
     if r.problems:
         raise ConfigError(r.problems)
@@ -387,22 +428,14 @@ def _sources(r: _Reader, data: Any) -> tuple[SourceConfig, ...]:
     for i, item in enumerate(data):
         key = f"source[{i}]"
         t = r.table(item, key, _SOURCE_KEYS)
-        name = r.get(t, "name", key, str, None)
         url = r.get(t, "url", key, str, None)
-        if name is None:
-            r.problem(f"{key}.name", "is required")
-            name = f"source-{i}"
-        elif not _NAME.match(name):
-            r.problem(f"{key}.name", "use letters, digits, '.', '_' or '-' (max 64)")
-        elif name in seen:
-            r.problem(f"{key}.name", f"duplicate source name {name!r}")
-        seen.add(name)
+        name = r.name(t, key, i, "source", seen)
         key = f"source[{name}]"
         if url is None:
             r.problem(f"{key}.url", "is required")
             url = ""
-        elif urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
-            r.problem(f"{key}.url", f"must be an http(s) URL, got {url!r}")
+        else:
+            r.http_url(url, f"{key}.url")
         kind = r.get(t, "kind", key, str, "feed")
         if kind not in ("feed", "page", "sitemap"):
             r.problem(f"{key}.kind", f"must be 'feed', 'page' or 'sitemap', got {kind!r}")
@@ -435,13 +468,11 @@ def _rules(r: _Reader, data: Any) -> RulesConfig:
     files = r.get(t, "files", "rules", list, [])
     paths: list[Path] = []
     for pattern in files:
-        if not isinstance(pattern, str):
-            r.problem("rules.files", f"entries must be strings, got {pattern!r}")
+        if not isinstance(pattern, str) or not pattern.strip():
+            r.problem("rules.files", f"entries must be file paths or globs, got {pattern!r}")
             continue
-        matched = sorted(r.base.glob(pattern)) if not Path(pattern).is_absolute() else None
-        if matched is None:
-            p = Path(pattern)
-            matched = sorted(Path(p.anchor).glob(str(p.relative_to(p.anchor))))
+        full = str(r.base / Path(pattern).expanduser())  # an absolute pattern stays absolute
+        matched = sorted(Path(p) for p in glob.glob(full, recursive=True) if Path(p).is_file())
         if not matched:
             r.problem("rules.files", f"{pattern!r} matches no file")
         paths.extend(matched)
@@ -506,15 +537,7 @@ def _alerts(r: _Reader, data: Any) -> tuple[AlertConfig, ...]:
             r.problem(f"{key}.kind", f"must be 'webhook', 'email' or 'log', got {kind!r}")
             continue
         t = r.table(item, key, allowed)
-        name = r.get(t, "name", key, str, None)
-        if name is None:
-            r.problem(f"{key}.name", "is required")
-            name = f"alert-{i}"
-        elif not _NAME.match(name):
-            r.problem(f"{key}.name", "use letters, digits, '.', '_' or '-' (max 64)")
-        elif name in seen:
-            r.problem(f"{key}.name", f"duplicate alert name {name!r}")
-        seen.add(name)
+        name = r.name(t, key, i, "alert", seen)
         key = f"alert[{name}]"
         common = _alert_common(r, t, key, name)
         if kind == "webhook":
@@ -531,13 +554,16 @@ def _webhook(r: _Reader, t: dict[str, Any], key: str, common: dict[str, Any]) ->
     if url is None:
         r.problem(f"{key}.url", "is required")
         url = ""
-    elif urlsplit(url).scheme not in ("http", "https"):
-        r.problem(f"{key}.url", f"must be an http(s) URL, got {url!r}")
+    else:
+        r.http_url(url, f"{key}.url")
     fmt = r.get(t, "format", key, str, "json")
     if fmt not in ("json", "slack", "discord", "teams", "ntfy"):
         r.problem(f"{key}.format", "must be json, slack, discord, teams or ntfy")
         fmt = "json"
     headers = r.get(t, "headers", key, dict, {})
+    for hk, hv in headers.items():
+        if not isinstance(hv, str) or any(c in f"{hk}{hv}" for c in "\r\n\x00"):
+            r.problem(f"{key}.headers.{hk}", "must be a single-line string")
     return WebhookAlert(
         **common,
         url=url,
@@ -550,17 +576,22 @@ def _webhook(r: _Reader, t: dict[str, Any], key: str, common: dict[str, Any]) ->
 
 def _email(r: _Reader, t: dict[str, Any], key: str, common: dict[str, Any]) -> EmailAlert:
     smtp = r.get(t, "smtp", key, str, "smtp://127.0.0.1:25")
-    parts = urlsplit(smtp)
     security: Literal["starttls", "ssl", "none"] = "starttls"
-    if parts.scheme == "smtps":
-        security, port = "ssl", parts.port or 465
-    elif parts.scheme == "smtp":
-        port = parts.port or 25
+    port = 25
+    try:
+        parts = urlsplit(smtp)
+        explicit_port = parts.port
+        valid = parts.scheme in ("smtp", "smtps") and bool(parts.hostname)
+    except ValueError:
+        parts, explicit_port, valid = urlsplit(""), None, False
+    if not valid:
+        r.problem(f"{key}.smtp", f"must be smtp://host[:port] or smtps://host[:port], got {smtp!r}")
+    elif parts.scheme == "smtps":
+        security, port = "ssl", explicit_port or 465
+    else:
+        port = explicit_port or 25
         if "tls=none" in parts.query:
             security = "none"
-    else:
-        r.problem(f"{key}.smtp", f"must be smtp://host[:port] or smtps://host[:port], got {smtp!r}")
-        port = 25
     if parts.username or parts.password:
         r.problem(f"{key}.smtp", "put credentials in 'user'/'password' as env: references")
     from_addr = r.get(t, "from", key, str, None)
@@ -589,15 +620,20 @@ def _email(r: _Reader, t: dict[str, Any], key: str, common: dict[str, Any]) -> E
     )
 
 
-def _digest(r: _Reader, data: Any, alert_names: set[str]) -> DigestConfig:
+def _digest(r: _Reader, data: Any, alerts: tuple[AlertConfig, ...]) -> DigestConfig:
     t = r.table(data, "digest", {"at", "timezone", "alerts"})
     at = r.clock(t["at"], "digest.at") if "at" in t else time(8, 0)
     zone = r.zone(t["timezone"], "digest.timezone") if "timezone" in t else ZoneInfo("UTC")
-    alerts = r.get(t, "alerts", "digest", list, [])
-    for a in alerts:
-        if a not in alert_names:
+    names = r.get(t, "alerts", "digest", list, [])
+    kinds = {a.name: a.kind for a in alerts}
+    for a in names:
+        if not isinstance(a, str):
+            r.problem("digest.alerts", f"entries must be [[alert]] names, got {a!r}")
+        elif a not in kinds:
             r.problem("digest.alerts", f"no [[alert]] named {a!r}")
-    return DigestConfig(at or time(8, 0), zone, tuple(alerts))
+        elif kinds[a] not in ("email", "log"):
+            r.problem("digest.alerts", f"{a!r} is a {kinds[a]} channel; digests go to email or log")
+    return DigestConfig(at or time(8, 0), zone, tuple(a for a in names if isinstance(a, str)))
 
 
 def _fetch(r: _Reader, data: Any) -> FetchConfig:
@@ -631,3 +667,22 @@ def _fetch(r: _Reader, data: Any) -> FetchConfig:
     if not 0 <= cfg.jitter <= 0.5:
         r.problem("fetch.jitter", "must be between 0 and 0.5")
     return cfg
+
+
+def check_rule_ids(config: Config, known: Collection[str]) -> None:
+    """Report alert rule filters that name no loaded rule (a typo would silence the channel)."""
+    file = str(config.path) if config.path else "<default config>"
+    problems = []
+    for a in config.alerts:
+        for rule in a.rules or ():
+            if rule not in known:
+                hint = _closest(rule, set(known))
+                problems.append(
+                    ConfigProblem(
+                        file,
+                        f"alert[{a.name}].rules",
+                        f"no rule {rule!r}" + (f" (did you mean {hint!r}?)" if hint else ""),
+                    )
+                )
+    if problems:
+        raise ConfigError(problems)

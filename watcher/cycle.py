@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -49,12 +49,17 @@ async def run_cycle(
     now: datetime,
     *,
     client: httpx.AsyncClient | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> CycleResult:
-    """Poll ``sources`` (all when ``None``) at ``now``, then deliver every alert that is due."""
+    """Poll ``sources`` (all when ``None``) at ``now``, then deliver every alert that is due.
+
+    Delivery happens at ``clock()`` (when given): a long poll must not make webhook timestamps
+    and email dates stale.
+    """
     from watcher.alerts.deliver import deliver_due
     from watcher.pipeline import Poller
 
     async with Poller(config, store, ruleset, client=client) as poller:
         report = await poller.poll(now, sources)
-    delivery = await deliver_due(store, config, now, client=client)
+    delivery = await deliver_due(store, config, clock() if clock else now, client=client)
     return CycleResult(report, delivery)

@@ -22,6 +22,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from storage.interface import Store
 from watcher.config import Config, SourceConfig
+from watcher.digest import rolling_day
 from watcher.health import source_health
 
 if TYPE_CHECKING:
@@ -118,6 +119,9 @@ class Daemon:
     def _schedule_poll(self, source: SourceConfig, when: datetime) -> None:
         if self._stopping or self.scheduler is None:
             return
+        # Never in the past: a date job whose time has passed while its previous run is still
+        # counted would be skipped by APScheduler and then dropped, silencing the source.
+        when = max(when, self.clock() + timedelta(seconds=1))
         self.scheduler.add_job(
             self._poll_job,
             "date",
@@ -125,6 +129,7 @@ class Daemon:
             args=[source],
             id=f"poll:{source.name}",
             replace_existing=True,
+            misfire_grace_time=None,  # late (suspend, overload) is still better than never
         )
 
     def _track(self) -> None:
@@ -223,8 +228,17 @@ def run_daemon(daemon: Daemon) -> None:
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+
+        def on_signal() -> None:
+            if stop.is_set():  # a second signal: stop now, cancel what is in flight
+                log.warning("second signal: cancelling in-flight work")
+                daemon.stop_grace = 0.0
+                for task in list(daemon._inflight):
+                    task.cancel()
+            stop.set()
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal)
         await daemon.run(stop)
 
     asyncio.run(main())

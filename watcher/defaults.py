@@ -76,7 +76,7 @@ STARTER_TOML = """\
 # "cred:NAME" (systemd LoadCredential=), "file:/path". Secrets are never logged.
 
 [storage]
-path = "watcher.db"
+# path = "watcher.db"        # default: $STATE_DIRECTORY (systemd) or the user data directory
 
 [rules]
 packs = ["default"]          # built-in packs; see `watcher rules check` and docs/rules.md

@@ -194,7 +194,6 @@ alerts = ["log"]
 
 def run_demo(keep: Path | None, echo: Callable[[str], None] = print) -> None:
     from storage.sqlite import open_store
-
     from watcher.config import load_config
     from watcher.cycle import run_cycle
     from watcher.digest import build_digest, render
@@ -214,7 +213,9 @@ def run_demo(keep: Path | None, echo: Callable[[str], None] = print) -> None:
             ruleset = load_ruleset(config.rules)
             for attempt in (1, 2):
                 now = datetime.now(UTC)
-                result = asyncio.run(run_cycle(config, store, ruleset, None, now))
+                result = asyncio.run(
+                    run_cycle(config, store, ruleset, None, now, clock=lambda: datetime.now(UTC))
+                )
                 echo(f"\n--- poll {attempt}")
                 echo(result.summary())
             echo("\n--- alerts")

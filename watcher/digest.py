@@ -10,18 +10,20 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from storage.interface import Store
 from storage.models import DigestEntry, MatchRecord
+from watcher.alerts.payload import clean_line
 from watcher.health import SourceHealth, unhealthy
 
 Format = Literal["text", "markdown", "html", "json"]
 SEVERITY_RANK = {"high": 0, "normal": 1, "low": 2}
 SNIPPET_CHARS = 240
+TITLE_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,13 @@ def period_for_date(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+def rolling_day(now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The day before ``now`` by the local clock: [same wall-clock time yesterday, now).
+    Across a DST change that is 23 or 25 hours, so consecutive daily digests neither overlap
+    nor leave a gap."""
+    return now.astimezone(tz) - timedelta(days=1), now
+
+
 def build_digest(
     store: Store,
     start: datetime,
@@ -86,6 +95,7 @@ def build_digest(
     groups: dict[str, list[DigestItem]] = {}
     muted: list[DigestItem] = []
     for entry in store.digest_entries(start, end, include_muted=True):
+        entry = _clean(entry)
         live = [m for m in entry.matches if not m.muted]
         item = _item(entry, live or list(entry.matches))
         if not live:
@@ -107,6 +117,13 @@ def build_digest(
         muted=tuple(muted),
         unhealthy_sources=tuple(unhealthy(store.list_sources(), now)),
     )
+
+
+def _clean(entry: DigestEntry) -> DigestEntry:
+    """Feed text is untrusted: one line, bounded length, no control or bidi characters."""
+    a = entry.article
+    title = clean_line(a.title, TITLE_CHARS)
+    return entry if title == a.title else replace(entry, article=replace(a, title=title))
 
 
 def _newest_first(item: DigestItem) -> tuple[float, int]:
@@ -140,8 +157,7 @@ def _item(entry: DigestEntry, matches: Sequence[MatchRecord]) -> DigestItem:
 
 
 def _clip(text: str, limit: int = SNIPPET_CHARS) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return clean_line(text, limit)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -156,8 +172,15 @@ def render(digest: Digest, fmt: Format) -> str:
     return _text(digest, markdown=fmt == "markdown")
 
 
+def day_label(digest: Digest) -> str:
+    """The local date the digest is for: the day its period ends in (a calendar day given with
+    ``--date`` ends at the next midnight, so it is that day)."""
+    last = digest.end - timedelta(microseconds=1)
+    return last.astimezone(digest.timezone).date().isoformat()
+
+
 def subject(digest: Digest) -> str:
-    day = digest.start.astimezone(digest.timezone).date().isoformat()
+    day = day_label(digest)
     n = digest.article_count
     return f"AI News Watcher digest {day}: {n} article{'s' if n != 1 else ''}"
 

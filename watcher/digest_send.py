@@ -45,13 +45,14 @@ async def send_digest(
             if isinstance(channel, EmailAlert):
                 from watcher.alerts.email import send_email_message
 
-                day = start.astimezone(config.digest.timezone).date().isoformat()
+                # Unique per period: a manual --send later the same day is a new message.
+                stamp = f"{start:%Y%m%dT%H%M%S}-{end:%Y%m%dT%H%M%S}"
                 await send_email_message(
                     channel,
                     subject(digest),
                     render(digest, "text"),
                     render(digest, "html"),
-                    message_id=f"digest-{day}-{name}",
+                    message_id=f"digest-{stamp}-{name}",
                     now=now,
                 )
             elif isinstance(channel, LogAlert):

@@ -69,6 +69,13 @@ def test_deliver_list_retry_and_json(tmp_path: Path, webhook: WebhookReceiver) -
         row["url"].startswith("https://news.example.org/") and row["attempts"] == 1
     )  # counter restarts on a manual retry
     assert [p.headers["x-watcher-delivery"] for p in webhook.posts()] == [alert_id] * 2
+    # a sent alert is not resent by accident
+    code, out = run(cfg, "alerts", "retry", alert_id)
+    assert code == 1 and "already sent" in out and "--force" in out
+    code, out = run(cfg, "alerts", "retry", alert_id, "--force")
+    assert code == 0
+    code, out = run(cfg, "alerts", "deliver")
+    assert len(webhook.posts()) == 3
 
 
 def test_retry_needs_exactly_one_target(tmp_path: Path, webhook: WebhookReceiver) -> None:
@@ -76,7 +83,7 @@ def test_retry_needs_exactly_one_target(tmp_path: Path, webhook: WebhookReceiver
     code, out = run(cfg, "alerts", "retry")
     assert code != 0
     code, out = run(cfg, "alerts", "retry", "al_nope")
-    assert code == 3 and "no alert" in out
+    assert code == 1 and "no alert" in out
 
 
 def test_alerts_test_webhook_and_email(

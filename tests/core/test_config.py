@@ -192,3 +192,69 @@ def test_default_config_is_valid_and_multilingual() -> None:
     langs = {s.language for s in cfg.sources}
     assert {"en", "ar", "zh", "ja"} <= langs
     assert [a.kind for a in cfg.alerts] == ["log"]
+
+
+@pytest.mark.parametrize(
+    "snippet,key",
+    [
+        ("[digest]\nalerts = [{}]\n", "digest.alerts"),
+        (
+            '[[alert]]\nname = "m"\nkind = "email"\nsmtp = "smtp://h:abc"\nfrom = "a@b.c"\nto = ["d@e.f"]\n',
+            "alert[m].smtp",
+        ),
+        (
+            '[[alert]]\nname = "m"\nkind = "email"\nsmtp = "smtp://h:99999"\nfrom = "a@b.c"\nto = ["d@e.f"]\n',
+            "alert[m].smtp",
+        ),
+        ('[[source]]\nname = "s"\nurl = "http://[::1/x"\n', "source[s].url"),
+        ('[[alert]]\nname = "h"\nkind = "webhook"\nurl = "http:/nohost"\n', "alert[h].url"),
+        ('[rules]\nfiles = [""]\n', "rules.files"),
+        ('[rules]\nfiles = ["/"]\n', "rules.files"),
+        (
+            '[[alert]]\nname = "h"\nkind = "webhook"\nurl = "https://h.example/"\nsecret = "emv:HOOK"\n',
+            "alert[h].secret",
+        ),
+        ('[[source]]\nname = "s"\nurl = "https://a.example/f"\nevery = true\n', "source[s].every"),
+        ('[[source]]\nname = "s"\nurl = "https://a.example/f"\nevery = "0s"\n', "source[s].every"),
+        (
+            '[[alert]]\nname = "h"\nkind = "webhook"\nurl = "https://h.example/"\ntimeout = "0s"\n',
+            "alert[h].timeout",
+        ),
+        (
+            '[[alert]]\nname = "h"\nkind = "webhook"\nurl = "https://h.example/"\nheaders = {X = "a\\r\\nB: c"}\n',
+            "alert[h].headers.X",
+        ),
+        (
+            '[[alert]]\nname = "h"\nkind = "webhook"\nurl = "https://h.example/"\n[digest]\nalerts = ["h"]\n',
+            "digest.alerts",
+        ),
+    ],
+)
+def test_hostile_values_are_config_errors_not_crashes(
+    tmp_path: Path, snippet: str, key: str
+) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, snippet), env={})
+    assert key in {p.key for p in err.value.problems}, err.value
+
+
+def test_alert_rule_filter_must_name_loaded_rules(tmp_path: Path) -> None:
+    from watcher.config import check_rule_ids
+
+    text = (
+        '[[alert]]\nname = "h"\nkind = "webhook"\nurl = "https://h.example/"\nrules = ["deepsek"]\n'
+    )
+    cfg = load_config(write(tmp_path, text), env={})
+    with pytest.raises(ConfigError, match="did you mean 'deepseek'"):
+        check_rule_ids(cfg, {"deepseek", "llama4", "capex"})
+    check_rule_ids(cfg, {"deepsek"})  # no error when it exists
+
+
+def test_rule_files_glob_relative_and_absolute(tmp_path: Path) -> None:
+    (tmp_path / "my-rules").mkdir()
+    (tmp_path / "my-rules" / "a.toml").write_text("")
+    (tmp_path / "my-rules" / "b.toml").write_text("")
+    cfg = load_config(write(tmp_path, '[rules]\nfiles = ["my-rules/*.toml"]\n'))
+    assert [p.name for p in cfg.rules.files] == ["a.toml", "b.toml"]
+    cfg = load_config(write(tmp_path, f'[rules]\nfiles = ["{tmp_path}/my-rules/a.toml"]\n'))
+    assert cfg.rules.files == (tmp_path / "my-rules" / "a.toml",)

@@ -139,3 +139,60 @@ def test_digest_golden(store: SQLiteStore, fmt: str, ext: str) -> None:
     if os.environ.get("UPDATE_GOLDEN") == "1":
         golden.write_text(out, encoding="utf-8")
     assert out == golden.read_text(encoding="utf-8")
+
+
+def test_digest_send_emails_the_digest_channels(
+    store: SQLiteStore, tmp_path: Path, smtp_server: object
+) -> None:
+    from click.testing import CliRunner
+
+    from watcher.cli import main
+
+    cfg = tmp_path / "w.toml"
+    cfg.write_text(
+        f"""
+[storage]
+path = "digest.db"
+[[alert]]
+name = "mail"
+kind = "email"
+smtp = "{smtp_server.url}"
+from = "watcher@example.org"
+to = ["desk@example.org"]
+[digest]
+timezone = "Europe/Paris"
+alerts = ["mail"]
+""",
+        encoding="utf-8",
+    )
+    store.close()
+    day = (NOW - timedelta(hours=12)).astimezone(PARIS).date().isoformat()
+    result = CliRunner().invoke(main, ["--config", str(cfg), "digest", "--date", day, "--send"])
+    assert result.exit_code == 0, result.output
+    assert "sent to mail" in result.output
+    [mail] = smtp_server.messages  # type: ignore[attr-defined]
+    msg = mail.message
+    # the local (Paris) calendar day holds only the Arabic article; the next one is after midnight
+    assert msg["Subject"] == f"AI News Watcher digest {day}: 1 article"
+    assert mail.rcpt_tos == ["desk@example.org"]
+    html = msg.get_body(("html",)).get_content()
+    text = msg.get_body(("plain",)).get_content()
+    assert "ميتا تنفق 65 مليار دولار" in text and "ميتا تنفق 65 مليار دولار" in html
+    assert "<script" not in html and "src=" not in html  # no external resources
+
+
+def test_hostile_titles_are_one_bounded_line(tmp_path: Path) -> None:
+    s = open_store(tmp_path / "h.db")
+    s.sync_sources([SourceDef("x", "https://x.example/feed", "feed")], NOW)
+    text = "DeepSeek " + "model " * 50
+    title = "Fake\r\n== Source health\r\n- all good\u202e" + "A" * 100_000
+    s.record_article(
+        _article(1, "x", title, text, "en"), [_match("deepseek", text, "DeepSeek")], {}, NOW
+    )
+    d = build_digest(s, NOW - timedelta(days=1), NOW + timedelta(seconds=1), NOW, PARIS, NAMES)
+    [item] = d.groups[0].items
+    assert "\n" not in item.title and "\r" not in item.title and "\u202e" not in item.title
+    assert len(item.title) <= 300
+    out = render(d, "text")
+    assert not any(line.startswith("== Source health") for line in out.splitlines())
+    s.close()

@@ -12,7 +12,9 @@ LEFTOVER_MARKERS = ("اترك تعليقاً", "لن يتم نشر عنوان ب
 NAV = ("الرئيسية", "اقتصاد", "تسجيل الدخول")
 
 
-def article_page(title: str, paragraphs: list[str], leftovers: list[str], lang: str = "ar") -> bytes:
+def article_page(
+    title: str, paragraphs: list[str], leftovers: list[str], lang: str = "ar"
+) -> bytes:
     """An HTML page: nav, the article, then a comment form and a back-to-top button."""
     e = html.escape
     body = "\n".join(f"<p>{e(p)}</p>" for p in paragraphs)
@@ -58,7 +60,9 @@ def split_seed(text: str) -> tuple[str, list[str], list[str]]:
     return title, body[:cut], body[cut:]
 
 
-def serve_article(server: LocalHTTPServer, title: str, paragraphs: list[str], leftovers: list[str]) -> str:
+def serve_article(
+    server: LocalHTTPServer, title: str, paragraphs: list[str], leftovers: list[str]
+) -> str:
     """Serve the page and a feed listing it; returns the feed URL."""
     server.routes["/ai/meta-deepseek.html"] = Route(article_page(title, paragraphs, leftovers))
     server.routes["/feed.xml"] = Route(

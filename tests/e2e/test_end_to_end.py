@@ -56,9 +56,7 @@ def _check_end_to_end(
 
     store = open_store(tmp_path / "watcher.db")
     try:
-        [article] = store.articles_between(
-            *_wide_period()
-        )
+        [article] = store.articles_between(*_wide_period())
         assert article.extraction == "fulltext"
         for marker in LEFTOVER_MARKERS + NAV:
             assert marker not in article.text, marker
@@ -136,6 +134,8 @@ def test_demo_runs_offline() -> None:
     result = CliRunner().invoke(main, ["demo"])
     assert result.exit_code == 0, result.output + repr(result.exception)
     out = result.output
-    assert "correctly signed" in out
+    assert "webhook received 3 POST(s), 3 correctly signed" in out
+    assert "polled 3 source(s) (0 failed); 4 new article(s)" in out
+    assert "polled 3 source(s) (0 failed); 0 new article(s), 0 alert(s) queued" in out  # 2nd poll
     assert "ميتا ترفع إنفاقها" in out  # the Arabic demo article alerted
     assert "Llama farm" not in out.split("--- alerts")[1].split("webhook received")[0]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from datetime import datetime, timedelta
 from typing import Any, get_args
 
 import click
 
+from storage.errors import NotFoundError
 from storage.models import AlertRecord, AlertStatus, Mute
 from watcher.cli.common import AppContext, handle_errors, pass_app, utcnow
 from watcher.config import parse_duration
@@ -127,18 +129,34 @@ def deliver_cmd(app: AppContext, force: bool) -> None:
 @alerts.command("retry")
 @click.argument("alert_id", required=False)
 @click.option("--failed", "all_failed", is_flag=True, help="Retry every failed alert.")
+@click.option("--force", is_flag=True, help="Also resend an alert that was already sent.")
 @pass_app
 @handle_errors
-def retry_cmd(app: AppContext, alert_id: str | None, all_failed: bool) -> None:
-    """Put a failed alert (or, with --failed, all of them) back in the queue, due now, with a
-    fresh retry horizon."""
+def retry_cmd(app: AppContext, alert_id: str | None, all_failed: bool, force: bool) -> None:
+    """Put a failed (or muted) alert, or with --failed every failed one, back in the queue,
+    due now, with a fresh retry horizon."""
     if bool(alert_id) == all_failed:
         raise click.UsageError("give an alert ID or --failed (not both)")
     store = app.store()
     now = utcnow()
-    ids = [a.id for a in store.list_alerts("failed", limit=10**9)] if all_failed else [alert_id]
+    if all_failed:
+        ids = [a.id for a in store.list_alerts("failed", limit=10**9)]
+    else:
+        assert alert_id is not None
+        try:
+            alert = store.get_alert(alert_id)
+        except NotFoundError:
+            click.echo(f"error: no alert {alert_id!r} (see `watcher alerts list`)", err=True)
+            sys.exit(1)
+        if alert.status == "sent" and not force:
+            click.echo(
+                f"error: alert {alert_id} was already sent {alert.sent_at:%Y-%m-%d %H:%M}; "
+                "use --force to send it again",
+                err=True,
+            )
+            sys.exit(1)
+        ids = [alert_id]
     for i in ids:
-        assert i is not None
         store.retry_alert(i, now)
     click.echo(f"{len(ids)} alert(s) queued again; `watcher alerts deliver` sends them now")
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -18,9 +18,13 @@ from storage.errors import StorageError
 from storage.interface import Store
 from watcher.config import Config, load_config
 from watcher.errors import ConfigError, WatcherError
+from watcher.ruleload import RulesLoadError
 
 EXIT_CONFIG = 2
 EXIT_STORAGE = 3
+
+if TYPE_CHECKING:
+    from rules import RuleSet
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,6 +50,15 @@ class AppContext:
 
                 self._config = default_config(os.environ)
         return self._config
+
+    def ruleset(self) -> RuleSet:
+        """The configured rules, checked against the alert channels' rule filters."""
+        from watcher.config import check_rule_ids
+        from watcher.ruleload import load_ruleset
+
+        ruleset = load_ruleset(self.config().rules)
+        check_rule_ids(self.config(), ruleset.rule_ids)
+        return ruleset
 
     def store(self) -> Store:
         if self._store is None:
@@ -73,6 +86,9 @@ def handle_errors(fn: F) -> F:
         except ConfigError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_CONFIG)
+        except RulesLoadError as exc:
+            click.echo(f"error: rules: {exc}", err=True)
+            sys.exit(EXIT_CONFIG)
         except StorageError as exc:
             click.echo(f"error: storage: {exc}", err=True)
             sys.exit(EXIT_STORAGE)
@@ -91,5 +107,6 @@ def setup_logging(verbose: int) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,
     )
-    for noisy in ("httpx", "httpcore", "trafilatura", "apscheduler.executors", "htmldate"):
+    noisy_loggers = ("httpx", "httpcore", "trafilatura", "htmldate", "apscheduler")
+    for noisy in noisy_loggers:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

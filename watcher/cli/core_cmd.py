@@ -25,11 +25,10 @@ def run(app: AppContext) -> None:
     Stops cleanly on SIGTERM/SIGINT. Logs go to stderr.
     """
     from watcher.daemon import Daemon, run_daemon
-    from watcher.ruleload import load_ruleset
 
     config = app.config()
+    ruleset = app.ruleset()
     store = app.store()
-    ruleset = load_ruleset(config.rules)
     run_daemon(Daemon(config, store, ruleset))
 
 
@@ -43,16 +42,15 @@ def poll(app: AppContext, source_names: tuple[str, ...]) -> None:
     Exits 0 even when sources fail (they are reported); non-zero only when it cannot run.
     """
     from watcher.cycle import run_cycle
-    from watcher.ruleload import load_ruleset
 
     config = app.config()
     unknown = [n for n in source_names if n not in {s.name for s in config.sources}]
     if unknown:
         raise click.BadParameter(f"no source named {', '.join(unknown)}", param_hint="--source")
     sources = [s for s in config.sources if not source_names or s.name in source_names]
+    ruleset = app.ruleset()
     store = app.store()
-    ruleset = load_ruleset(config.rules)
-    result = asyncio.run(run_cycle(config, store, ruleset, sources, utcnow()))
+    result = asyncio.run(run_cycle(config, store, ruleset, sources, utcnow(), clock=utcnow))
     click.echo(result.summary())
 
 
@@ -67,7 +65,6 @@ def digest(app: AppContext, since: str | None, day: str | None, fmt: str, send: 
     """Show (or send) the digest of matched articles."""
     from watcher.digest import build_digest, period_for_date, render
     from watcher.digest_send import rule_names, send_digest
-    from watcher.ruleload import load_ruleset
 
     if since and day:
         raise click.UsageError("use either --since or --date, not both")
@@ -87,8 +84,8 @@ def digest(app: AppContext, since: str | None, day: str | None, fmt: str, send: 
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--since") from exc
         start, end = now - timedelta(seconds=seconds), now
+    ruleset = app.ruleset()
     store = app.store()
-    ruleset = load_ruleset(config.rules)
     if send:
         if not config.digest.alerts:
             raise click.UsageError("no channel to send to: set [digest] alerts = [...]")

@@ -1,0 +1,83 @@
+"""The daemon in-process: polls keep coming when a poll outlasts its interval; the digest window
+follows local wall-clock time across DST; SIGTERM-style stop finishes cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+from storage.sqlite import open_store
+from tests.support.servers import LocalHTTPServer, Route
+from watcher.config import load_config
+from watcher.daemon import Daemon
+from watcher.ruleload import load_ruleset
+
+RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>http://x/</link>
+<description>d</description><item><title>Nothing to see</title><link>http://127.0.0.1:9/a</link>
+<guid>a</guid><description>plain text about gardening</description></item></channel></rss>"""
+
+
+async def _run_until(daemon: Daemon, done, timeout: float = 45.0) -> None:  # type: ignore[no-untyped-def]
+    stop = asyncio.Event()
+    task = asyncio.create_task(daemon.run(stop))
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not done() and loop.time() < deadline:
+            assert not task.done(), task
+            await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 60)
+
+
+async def test_slow_source_keeps_being_polled(tmp_path: Path, http_server: LocalHTTPServer) -> None:
+    # every poll takes longer than the interval: the next one must still be scheduled
+    http_server.routes["/slow.xml"] = Route(
+        RSS, content_type="application/rss+xml", delay=1.5, etag=False
+    )
+    cfg_path = tmp_path / "w.toml"
+    cfg_path.write_text(
+        f"""
+[storage]
+path = "w.db"
+[[source]]
+name = "slow"
+url = "{http_server.url("/slow.xml")}"
+every = "1s"
+fulltext = false
+[[alert]]
+name = "log"
+kind = "log"
+[fetch]
+jitter = 0.0
+""",
+        encoding="utf-8",
+    )
+    config = load_config(cfg_path)
+    store = open_store(config.storage.path)
+    try:
+        daemon = Daemon(config, store, load_ruleset(config.rules), deliver_every=3600)
+        await _run_until(daemon, lambda: len(http_server.hits("/slow.xml")) >= 3)
+        assert len(http_server.hits("/slow.xml")) >= 3
+        assert daemon.polls_done >= 2
+    finally:
+        store.close()
+
+
+def test_digest_window_follows_local_time_across_dst() -> None:
+    from zoneinfo import ZoneInfo
+
+    from watcher.digest import rolling_day
+
+    paris = ZoneInfo("Europe/Paris")
+    # 08:00 in Paris on the day summer time ends: the previous 08:00 was 25 hours earlier
+    now = datetime(2026, 10, 25, 7, 0, tzinfo=UTC)
+    start, end = rolling_day(now, paris)
+    assert end == now and (now - start).total_seconds() == 25 * 3600
+    assert start.astimezone(paris).hour == 8
+    # and 23 hours on the day it starts
+    now = datetime(2026, 3, 29, 6, 0, tzinfo=UTC)
+    start, _ = rolling_day(now, paris)
+    assert (now - start).total_seconds() == 23 * 3600
