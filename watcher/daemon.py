@@ -190,10 +190,9 @@ class Daemon:
         from watcher.digest_send import send_digest
 
         now = self.clock()
+        start, _ = rolling_day(now, self.config.digest.timezone)  # 23-25 h across DST
         try:
-            await send_digest(
-                self.store, self.config, now - timedelta(days=1), now, now, self.ruleset
-            )
+            await send_digest(self.store, self.config, start, now, now, self.ruleset)
         except Exception:
             log.exception("daily digest failed")
 
