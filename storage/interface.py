@@ -87,6 +87,10 @@ class Store(Protocol):
         """:meth:`record_article` for a batch (one source's new items), in ONE transaction and
         in order, with the same deduplication (also between items of the batch)."""
 
+    def index_pending(self) -> int:
+        """Index the articles stored since the last call for :meth:`search` (which does it
+        itself when needed); returns how many."""
+
     def record_article(
         self,
         article: NewArticle,

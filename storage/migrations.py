@@ -182,8 +182,37 @@ def _m002_alert_leases(db: Database) -> None:
     db.execute("UPDATE alerts SET horizon_from = created_at")
 
 
+def _m003_deferred_search_index(db: Database) -> None:
+    """Index new articles for search in bulk instead of row by row: inserting into the FTS5
+    trigram index one small transaction at a time costs ~5x a bulk insert. New article ids
+    wait in ``fts_pending`` until :meth:`SQLiteStore.index_pending` (run by ``search`` itself
+    and at the end of a poll); updates and deletes of indexed rows keep the index exact."""
+    for statement in (
+        "CREATE TABLE IF NOT EXISTS fts_pending (id INTEGER PRIMARY KEY)",
+        "DROP TRIGGER IF EXISTS articles_ai",
+        "DROP TRIGGER IF EXISTS articles_ad",
+        "DROP TRIGGER IF EXISTS articles_au",
+        """CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN
+  INSERT OR IGNORE INTO fts_pending (id) VALUES (new.id);
+END""",
+        """CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN
+  INSERT INTO articles_fts (articles_fts, rowid, title, text)
+    SELECT 'delete', old.id, old.title, old.text
+    WHERE NOT EXISTS (SELECT 1 FROM fts_pending WHERE id = old.id);
+  DELETE FROM fts_pending WHERE id = old.id;
+END""",
+        """CREATE TRIGGER articles_au AFTER UPDATE ON articles
+WHEN NOT EXISTS (SELECT 1 FROM fts_pending WHERE id = old.id) BEGIN
+  INSERT INTO articles_fts (articles_fts, rowid, title, text)
+    VALUES ('delete', old.id, old.title, old.text);
+  INSERT INTO articles_fts (rowid, title, text) VALUES (new.id, new.title, new.text);
+END""",
+    ):
+        db.execute(statement)
+
+
 #: Every migration, oldest first. The schema version is ``len(MIGRATIONS)``.
-MIGRATIONS: list[Migration] = [_m001_initial, _m002_alert_leases]
+MIGRATIONS: list[Migration] = [_m001_initial, _m002_alert_leases, _m003_deferred_search_index]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

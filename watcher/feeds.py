@@ -8,7 +8,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
 
@@ -104,7 +104,158 @@ def parse_feed(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
     ctype = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
     if "json" in ctype.lower() or _looks_like_json(body):
         return _parse_json_feed(body, url)
+    fast = _fast_rss(body, headers, url)
+    if fast is not None:
+        return fast
     return _parse_xml_feed(body, headers, url)
+
+
+# -- fast path: plain, well-formed RSS 2.0 -----------------------------------------------------
+# feedparser costs ~4 ms per 20-item feed. A feed with no surprises (UTF-8, no namespaces, no
+# DTD, no attributes but guid/@isPermaLink, no repeated or unknown elements, strict RFC 822
+# dates, no text feedparser would re-decode) is read with lxml instead; anything else returns
+# None and goes to feedparser. tests/fetch/test_fast_feeds.py proves both give the same items
+# on every corpus feed the fast path accepts.
+
+_CHANNEL_TAGS = frozenset(
+    {
+        "title",
+        "link",
+        "description",
+        "language",
+        "ttl",
+        "lastBuildDate",
+        "pubDate",
+        "generator",
+        "docs",
+        "copyright",
+        "item",
+    }
+)
+_ITEM_TAGS = frozenset({"title", "link", "guid", "pubDate", "description"})
+_RFC822 = re.compile(
+    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?(\d{1,2}) "
+    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}) "
+    r"(\d\d):(\d\d):(\d\d) (GMT|UT|UTC|[+-]\d{4})"
+)
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+_UNSAFE = (b"<!DOCTYPE", b"<!ENTITY", b"xml:base", b"xml:lang", b"xmlns", b"<![CDATA[")
+_PROLOG_OK = re.compile(
+    rb"""<\?xml version=["']1\.0["'](?: encoding=["']utf-8["'])?\s*\?>\s*""", re.I
+)
+
+
+def _fast_date(value: str) -> datetime | None:
+    """A strict RFC 822 date as UTC; ``None`` when the text is not one (not for us)."""
+    m = _RFC822.fullmatch(value)
+    if m is None:
+        return None
+    day, mon, year, hh, mm, ss, zone = m.groups()
+    try:
+        stamp = datetime(int(year), _MONTHS[mon], int(day), int(hh), int(mm), int(ss), tzinfo=UTC)
+    except ValueError:
+        return None
+    if zone[0] in "+-":
+        sign = 1 if zone[0] == "+" else -1
+        stamp -= sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
+    return stamp
+
+
+def _plain(value: str) -> bool:
+    """Text feedparser passes through unchanged (no latin-1/UTF-8 repair, no entity games)."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("iso-8859-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return True
+    return False
+
+
+def _fast_rss(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed | None:
+    """Plain RSS 2.0 read with lxml, or ``None`` (use feedparser)."""
+    hdrs = {k.lower(): v for k, v in headers.items()}
+    ctype = hdrs.get("content-type", "")
+    if "charset" in ctype.lower() and not re.search(r"charset=[\"']?utf-?8\b", ctype, re.I):
+        return None
+    if body.startswith(b"<?xml"):
+        m = _PROLOG_OK.match(body)
+        if m is None:
+            return None
+        rest = body[m.end() :]
+    else:
+        rest = body.lstrip()
+    if not rest.startswith(b'<rss version="2.0">') or any(u in body for u in _UNSAFE):
+        return None
+    try:
+        body.decode("utf-8")
+        from lxml import etree
+
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+        root = etree.fromstring(body, parser)
+    except Exception:  # not UTF-8 or not well-formed: feedparser decides
+        return None
+    if len(root) != 1 or root[0].tag != "channel" or root[0].attrib:
+        return None
+    meta: dict[str, str] = {}
+    raw: list[dict[str, str]] = []
+    for child in root[0]:
+        tag = child.tag
+        if tag not in _CHANNEL_TAGS or child.attrib:
+            return None
+        if tag != "item":
+            if tag in meta or len(child):
+                return None
+            meta[tag] = (child.text or "").strip()
+            continue
+        fields: dict[str, str] = {}
+        for el in child:
+            if el.tag not in _ITEM_TAGS or el.tag in fields or len(el):
+                return None
+            if el.attrib and (el.tag != "guid" or set(el.attrib) != {"isPermaLink"}):
+                return None
+            fields[el.tag] = (el.text or "").strip()
+            if el.tag == "guid" and el.get("isPermaLink", "true") == "true":
+                fields["permalink"] = "1"
+        if not fields.get("link") or not all(map(_plain, fields.values())):
+            return None
+        raw.append(fields)
+    if not all(map(_plain, meta.values())):
+        return None
+    lang = meta.get("language") or hdrs.get("content-language") or None
+    items: list[FeedItem] = []
+    for fields in raw:
+        published = _fast_date(fields["pubDate"]) if "pubDate" in fields else None
+        if published is None and "pubDate" in fields:
+            return None
+        guid = fields.get("guid") or None
+        if guid and "permalink" in fields:
+            guid = urljoin(url, guid)  # feedparser resolves permalink GUIDs
+        items.append(
+            FeedItem(
+                guid=guid,
+                url=urljoin(url, fields["link"]),
+                title=html_to_text(fields.get("title")),
+                summary=html_to_text(fields.get("description")),
+                content="",
+                published=published,
+                author=None,
+                language=lang,
+            )
+        )
+    link = meta.get("link")
+    return ParsedFeed(
+        title=html_to_text(meta.get("title")),
+        link=urljoin(url, link) if link else None,
+        ttl=_ttl(meta),
+        items=tuple(items),
+        language=lang,
+    )
 
 
 _PROLOG_ENCODING = re.compile(rb"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])([^"']+)(["'])""")

@@ -5,6 +5,7 @@ fetching; a failing source becomes data (fetch log, health), never an exception.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copyreg
 import logging
 import multiprocessing
@@ -21,7 +22,7 @@ from typing import Any, Literal, Protocol, TypeVar
 import httpx
 
 from rules.models import Document, RuleMatch
-from storage.interface import Store
+from storage.interface import ArticleBatchItem, Store
 from storage.models import FetchLogEntry, NewArticle, SourceDef, SourceUpdate
 from storage.urls import canonical_url, content_hash
 from watcher.alerts.routing import route
@@ -41,6 +42,7 @@ Status = Literal["ok", "not_modified", "error", "skipped"]
 MAX_SITEMAP_CHILDREN = 5
 MAX_ITEMS_PER_SOURCE = 200
 PAGES_PER_JOB = 8  # pages fetched together and extracted in one pool job
+INDEX_EVERY = 1000  # new articles between bulk search-index updates (and at the end of a poll)
 
 
 class RuleMatcher(Protocol):
@@ -137,14 +139,27 @@ def _match_job(docs: list[Document]) -> list[Sequence[RuleMatch]]:
     return [list(_WORKER_RULES.match(d)) for d in docs]
 
 
+def _noop() -> None:
+    return None
+
+
 def _pool(workers: int, rules_blob: bytes | None) -> ProcessPoolExecutor:
+    """A started pool: every worker spawned and initialised. Blocks for a while (forkserver
+    start-up, imports), so the poller calls it in a thread, off the event loop."""
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(
         ["watcher.extract", "watcher.feeds", "watcher.discovery", "trafilatura", "rules"]
     )
-    return ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(rules_blob,)
     )
+    try:  # forkserver pools spawn a worker per submit, up to max_workers
+        for fut in [pool.submit(_noop) for _ in range(workers)]:
+            fut.result()
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    return pool
 
 
 @dataclass
@@ -199,6 +214,7 @@ class Poller:
         self._own_client = client is None and fetcher is None
         self._workers = (os.cpu_count() or 2) if workers is None else workers
         self._executor: Executor | None = None
+        self._pool_start: asyncio.Future[ProcessPoolExecutor] | None = None
         self._rules_blob: bytes | None = None
         self._db_thread: ThreadPoolExecutor | None = None
         self._remote_rules = False
@@ -206,6 +222,7 @@ class Poller:
         self._hints: dict[str, PollHints] = {}
         self._next: dict[str, datetime] = {}
         self._synced = False
+        self._unindexed = 0
         # chunks of pages held in memory at once (bounds memory on big polls)
         self._chunk_slots = asyncio.Semaphore(max(4, config.fetch.max_connections // 2))
 
@@ -227,6 +244,10 @@ class Poller:
         if self._db_thread is not None:
             self._db_thread.shutdown(wait=True)
             self._db_thread = None
+        if self._executor is None and self._pool_start is not None:
+            with contextlib.suppress(Exception):  # a pool still starting is shut down too
+                self._executor = await self._pool_start
+        self._pool_start = None
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
@@ -260,7 +281,18 @@ class Poller:
         self._sync(now)
         todo = list(self.config.sources if sources is None else sources)
         results = await asyncio.gather(*(self.poll_source(s, now) for s in todo))
+        if self._unindexed:
+            self._index()
         return PollReport(list(results))
+
+    def _index(self) -> None:
+        """Bulk-add the new articles to the search index (search catches up by itself if
+        this fails or has not run yet)."""
+        self._unindexed = 0
+        try:
+            self.store.index_pending()
+        except Exception as exc:  # the articles are stored; only the index waits
+            log.warning("search index update failed (search will catch up): %s", exc)
 
     async def poll_source(self, source: SourceConfig, now: datetime) -> SourceReport:
         """Poll one source. Never raises for a fetch/parse problem: it becomes the report."""
@@ -324,6 +356,9 @@ class Poller:
             return self._failed(source, url, now, started, str(exc), doc.status, None, False, prev)
         items, min_interval = await self._items(source, parsed, doc)
         counts = await self._store_items(source, items, now)
+        self._unindexed += counts.new
+        if self._unindexed >= INDEX_EVERY:
+            self._index()
         observed = adaptive_interval((i.published for i in items), source) if source.auto else None
         lower = max(filter(None, (min_interval, doc.max_age())), default=None)
         hints = PollHints(0, None, lower, observed or prev.observed)
@@ -355,18 +390,34 @@ class Poller:
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
-        if self._executor is None and self._workers > 0:
-            self._executor = _pool(self._workers, self._rules_blob)
-        if self._executor is None:
+        if self._workers <= 0:
             return await asyncio.to_thread(fn, *args)
         try:
+            if self._executor is None:
+                # start the pool in a thread (once): the event loop keeps fetching meanwhile
+                if self._pool_start is None:
+                    self._pool_start = asyncio.ensure_future(
+                        asyncio.to_thread(_pool, self._workers, self._rules_blob)
+                    )
+                started = self._pool_start
+                try:
+                    pool = await asyncio.shield(started)
+                except Exception:
+                    if self._pool_start is started:
+                        self._pool_start = None  # the next job tries a fresh pool
+                    raise
+                if self._pool_start is started:
+                    self._executor = pool
+            assert self._executor is not None
             return await loop.run_in_executor(self._executor, fn, *args)
         except (ParseError, ExtractionError):
             raise
         except Exception as exc:  # BrokenProcessPool, pickling problems, worker crash
-            if "Broken" in type(exc).__name__ and self._executor is not None:
-                self._executor.shutdown(wait=False, cancel_futures=True)
+            if "Broken" in type(exc).__name__:
+                if self._executor is not None:
+                    self._executor.shutdown(wait=False, cancel_futures=True)
                 self._executor = None  # a fresh pool starts on the next job
+                self._pool_start = None
             err = ParseError if fn is _parse_job else ExtractionError
             raise err(f"worker failed: {type(exc).__name__}: {exc}") from exc
 
@@ -397,21 +448,23 @@ class Poller:
     def _unknown_items(
         self, source: SourceConfig, items: list[_Item], now: datetime
     ) -> list[tuple[_Item, str | None]]:
-        """Items not stored yet; a known one only gains this source."""
+        """Items not stored yet (one batched lookup); a known one only gains this source."""
         seen: set[str] = set()
-        todo: list[tuple[_Item, str | None]] = []
+        fresh: list[tuple[_Item, str | None]] = []
         for item in items:
             canon = canonical_url(item.url) if item.url else None
             key = canon or item.guid or ""
             if key and key in seen:
                 continue
             seen.add(key)
-            known = self.store.known_article(canon or "", item.guid)
-            if known is not None:
-                self.store.add_article_source(known, source.name, now)
-                continue
-            todo.append((item, canon))
-        return todo
+            fresh.append((item, canon))
+        if not fresh:
+            return []
+        known_ids = self.store.known_articles([(canon or "", it.guid) for it, canon in fresh])
+        known = [k for k in known_ids if k is not None]
+        if known:
+            self.store.add_article_sources(known, source.name, now)
+        return [pair for pair, k in zip(fresh, known_ids, strict=True) if k is None]
 
     def _record_all(
         self,
@@ -422,16 +475,20 @@ class Poller:
         muted_rules: set[str],
         counts: _Counts,
     ) -> None:
+        """Store one source's new articles in one transaction."""
+        batch: list[ArticleBatchItem] = []
         for (article, _), found in zip(ready, all_matches, strict=True):
             matches = list(found)
             routes: Mapping[str, Sequence[str]] = (
                 route(matches, self.config.alerts) if matches else {}
             )
             muted = [m.rule for m in matches if source_muted or m.rule in muted_rules]
-            outcome = self.store.record_article(article, matches, routes, now, muted_rules=muted)
+            batch.append((article, matches, routes, muted))
+        outcomes = self.store.record_articles(batch, now)
+        for item, outcome in zip(batch, outcomes, strict=True):
             if outcome.created:
                 counts.new += 1
-                counts.matched += 1 if matches else 0
+                counts.matched += 1 if item[1] else 0
                 counts.alerts += len(outcome.alert_ids)
 
     async def _match(self, docs: list[Document]) -> list[Sequence[RuleMatch]]:

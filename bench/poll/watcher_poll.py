@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import time
 from datetime import UTC, datetime
@@ -52,6 +53,21 @@ def main() -> None:
     ruleset = load_ruleset(cfg.rules)
     store = open_store(args.db)
 
+    worker_cpu = [0.0]
+
+    def pool_cpu(poller: Poller) -> float:
+        """CPU seconds of the pool workers (grandchildren via the forkserver: not in rusage)."""
+        procs = getattr(poller._executor, "_processes", None) or {}
+        total = 0.0
+        for pid in procs:
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    parts = f.read().rsplit(")", 1)[1].split()
+                total += (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+            except (OSError, IndexError, ValueError):
+                pass
+        return total
+
     async def run() -> tuple[object, float]:
         async with (
             make_client(cfg.fetch, backend=args.transport) as client,
@@ -59,7 +75,9 @@ def main() -> None:
         ):
             t0 = time.perf_counter()
             report = await poller.poll(datetime.now(UTC))
-            return report, time.perf_counter() - t0
+            elapsed = time.perf_counter() - t0
+            worker_cpu[0] = pool_cpu(poller)
+            return report, elapsed
 
     startup = time.perf_counter() - t_start
     report, seconds = asyncio.run(run())
@@ -81,6 +99,7 @@ def main() -> None:
                 "rss_self_kb": me.ru_maxrss,
                 "rss_child_max_kb": kids.ru_maxrss,
                 "cpu_s": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime,
+                "cpu_workers_s": worker_cpu[0],
             }
         )
     )

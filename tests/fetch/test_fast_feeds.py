@@ -1,0 +1,136 @@
+"""The lxml fast path for plain RSS 2.0 must give exactly what feedparser gives: on every feed
+of the shared corpus it accepts (skipped when absent), on our fixtures, and on generated feeds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.fetch.test_corpus import feed_files, header_lines
+from watcher.feeds import _fast_rss, _parse_xml_feed, parse_feed
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
+BASE = "https://news.example.org/feed.xml"
+
+
+def _same(body: bytes, headers: dict[str, str], url: str = BASE) -> bool:
+    """Assert the fast path agrees with feedparser; False when it declined the feed."""
+    fast = _fast_rss(body, headers, url)
+    if fast is None:
+        return False
+    assert fast == _parse_xml_feed(body, headers, url)
+    return True
+
+
+def _rss(items: str, channel_extra: str = "", prolog: bool = True) -> bytes:
+    head = '<?xml version="1.0" encoding="utf-8"?>\n' if prolog else ""
+    return (
+        f'{head}<rss version="2.0"><channel><title>Ledger &amp; Co</title>'
+        f"<link>/home</link><description>d</description>{channel_extra}{items}</channel></rss>"
+    ).encode()
+
+
+PLAIN_ITEMS = (
+    "<item><title>Orbital lab ships a 40B model</title><link>/a/1?utm_source=x</link>"
+    "<guid>/a/1</guid><pubDate>Tue, 03 Nov 2026 09:15:00 +0130</pubDate>"
+    "<description>&lt;p&gt;First &lt;b&gt;para&lt;/b&gt;.&lt;/p&gt;&lt;p&gt;Second&lt;/p&gt;"
+    "</description></item>"
+    '<item><guid isPermaLink="false">urn:ledger:2</guid><link>https://x.example/2</link>'
+    "<title>Capex &lt;3 &amp; more</title><pubDate>3 Nov 2026 07:00:00 GMT</pubDate></item>"
+    "<item><link>https://x.example/3</link><title>Caf\u00e9 \u201cquotes\u201d \u4e2d\u6587</title>"
+    "<description>   spaced\n\n  text   </description></item>"
+)
+
+
+def test_fast_path_matches_feedparser_on_invented_feeds() -> None:
+    assert _same(_rss(PLAIN_ITEMS), {})
+    assert _same(_rss(PLAIN_ITEMS, "<language>en-GB</language><ttl>45</ttl>", prolog=False), {})
+    assert _same(_rss(PLAIN_ITEMS), {"Content-Type": "application/rss+xml; charset=UTF-8"})
+    assert _same(_rss(PLAIN_ITEMS), {"Content-Language": "fr"})
+    feed = parse_feed(_rss(PLAIN_ITEMS), {}, BASE)
+    assert feed.items[0].guid == "https://news.example.org/a/1"
+    assert feed.items[0].published == datetime(2026, 11, 3, 7, 45, tzinfo=UTC)
+    assert feed.items[1].guid == "urn:ledger:2"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _rss(PLAIN_ITEMS, "<atom:link xmlns:atom='http://www.w3.org/2005/Atom' href='x'/>"),
+        _rss("<item><title>no link</title><guid>https://x.example/9</guid></item>"),
+        _rss("<item><link>https://x.example/1</link><pubDate>yesterday</pubDate></item>"),
+        _rss("<item><link>https://x.example/1</link><author>a@b.c (A)</author></item>"),
+        _rss("<item><link>https://x.example/1</link><title><![CDATA[<b>x</b>]]></title></item>"),
+        _rss(
+            "<item><link>https://x.example/1</link><title>\u00c3\u00a9t\u00c3\u00a9</title></item>"
+        ),
+        _rss(PLAIN_ITEMS).replace(b"utf-8", b"iso-8859-1"),
+        _rss(PLAIN_ITEMS)[:-20],
+    ],
+    ids=["namespace", "no-link", "odd-date", "author", "cdata", "mojibake", "latin1", "broken"],
+)
+def test_fast_path_declines_surprises(body: bytes) -> None:
+    assert _fast_rss(body, {}, BASE) is None
+
+
+def test_fast_path_on_repository_fixtures() -> None:
+    for path in sorted(FIXTURES.iterdir()):
+        if path.is_file():
+            _same(path.read_bytes(), {})
+
+
+def test_fast_path_matches_feedparser_on_the_corpus(shared_corpus: Path) -> None:
+    accepted = 0
+    for path in feed_files(shared_corpus):
+        body = path.read_bytes()
+        headers = header_lines(body)
+        for url in (BASE, f"https://corpus.example/{path.name}"):
+            if _same(body, headers, url):
+                accepted += 1
+    assert accepted > 0  # the path is exercised, not merely declined
+
+
+_text = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\r"),
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            _text,
+            _text,
+            st.sampled_from(["", "/p/", "https://y.example/q?a=1&b=2", "p/rel"]),
+            st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1)).map(
+                lambda d: d.replace(microsecond=0)
+            ),
+            st.integers(-12 * 60, 14 * 60),
+            st.booleans(),
+        ),
+        max_size=6,
+    )
+)
+def test_fast_path_matches_feedparser_on_generated_feeds(
+    rows: list[tuple[str, str, str, datetime, int, bool]],
+) -> None:
+    items = []
+    for n, (title, desc, link, when, offset, permalink) in enumerate(rows):
+        sign = "+" if offset >= 0 else "-"
+        zone = f"{sign}{abs(offset) // 60:02d}{abs(offset) % 60:02d}"
+        local = when + timedelta(minutes=offset)
+        stamp = local.strftime("%a, %d %b %Y %H:%M:%S ") + zone
+        guid = f"<guid>g/{n}</guid>" if permalink else f'<guid isPermaLink="false">g{n}</guid>'
+        items.append(
+            f"<item><title>{escape(title)}</title><link>{escape(link)}{n}</link>{guid}"
+            f"<pubDate>{stamp}</pubDate><description>{escape(desc)}</description></item>"
+        )
+    accepted = _same(_rss("".join(items)), {})
+    if all((t + d).isascii() for t, d, *_ in rows):
+        assert accepted  # plain text is the fast path's business, not feedparser's
