@@ -116,11 +116,11 @@ class AlertCommon:
 @dataclass(frozen=True)
 class WebhookAlert(AlertCommon):
     kind: Literal["webhook"] = "webhook"
-    url: str = ""
+    url: str = field(default="", repr=False)  # may come from a secret (chat webhook URLs)
     secret: Secret | None = None
     format: WebhookFormat = "json"
     timeout: float = 10.0
-    headers: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -288,18 +288,21 @@ class _Reader:
 
     def http_url(self, value: str, key: str) -> None:
         """Report ``value`` unless it is an absolute http(s) URL with a host."""
-        try:
-            parts = urlsplit(value)
-            ok = parts.scheme in ("http", "https") and bool(parts.hostname)
-            parts.port  # noqa: B018 - raises ValueError on a bad port
-        except ValueError:
-            ok = False
-        if not ok:
+        if not _is_http_url(value):
             self.problem(key, f"must be an http(s) URL with a host, got {value!r}")
 
     def path(self, value: str) -> Path:
         p = Path(value).expanduser()
         return p if p.is_absolute() else self.base / p
+
+
+def _is_http_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def resolve_secret(
@@ -351,6 +354,7 @@ def _closest(word: str, choices: set[str]) -> str | None:
 
 
 _TOP = {"storage", "source", "rules", "alert", "digest", "fetch"}
+_SECRET_PREFIXES = ("env:", "cred:", "file:")
 _SOURCE_KEYS = {"name", "url", "kind", "every", "fulltext", "min_every", "max_every", "language"}
 _COMMON_ALERT = {
     "name",
@@ -555,15 +559,25 @@ def _webhook(r: _Reader, t: dict[str, Any], key: str, common: dict[str, Any]) ->
         r.problem(f"{key}.url", "is required")
         url = ""
     else:
-        r.http_url(url, f"{key}.url")
+        ref = url
+        if ref.startswith(_SECRET_PREFIXES):  # chat webhook URLs are bearer secrets
+            secret_url = r.secret(ref, f"{key}.url")
+            url = secret_url.reveal() if secret_url else ""
+            if secret_url and not _is_http_url(url):
+                r.problem(f"{key}.url", f"{ref} does not hold an http(s) URL")
+        else:
+            r.http_url(url, f"{key}.url")
     fmt = r.get(t, "format", key, str, "json")
     if fmt not in ("json", "slack", "discord", "teams", "ntfy"):
         r.problem(f"{key}.format", "must be json, slack, discord, teams or ntfy")
         fmt = "json"
     headers = r.get(t, "headers", key, dict, {})
-    for hk, hv in headers.items():
+    for hk, hv in list(headers.items()):
         if not isinstance(hv, str) or any(c in f"{hk}{hv}" for c in "\r\n\x00"):
             r.problem(f"{key}.headers.{hk}", "must be a single-line string")
+        elif hv.startswith(_SECRET_PREFIXES):  # e.g. Authorization = "env:HOOK_TOKEN"
+            value = r.secret(hv, f"{key}.headers.{hk}")
+            headers[hk] = value.reveal() if value else ""
     return WebhookAlert(
         **common,
         url=url,

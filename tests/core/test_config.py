@@ -258,3 +258,23 @@ def test_rule_files_glob_relative_and_absolute(tmp_path: Path) -> None:
     assert [p.name for p in cfg.rules.files] == ["a.toml", "b.toml"]
     cfg = load_config(write(tmp_path, f'[rules]\nfiles = ["{tmp_path}/my-rules/a.toml"]\n'))
     assert cfg.rules.files == (tmp_path / "my-rules" / "a.toml",)
+
+
+def test_webhook_url_and_headers_can_be_secrets(tmp_path: Path) -> None:
+    text = """
+[[alert]]
+name = "slack"
+kind = "webhook"
+format = "slack"
+url = "env:SLACK_URL"
+headers = { Authorization = "env:HOOK_TOKEN", X-Team = "ai" }
+"""
+    env = {"SLACK_URL": "https://hooks.slack.example/T0/B0/XYZsecret", "HOOK_TOKEN": "Bearer t0k"}
+    cfg = load_config(write(tmp_path, text), env=env)
+    hook = cfg.alert("slack")
+    assert isinstance(hook, WebhookAlert)
+    assert hook.url == env["SLACK_URL"]
+    assert dict(hook.headers) == {"Authorization": "Bearer t0k", "X-Team": "ai"}
+    assert "XYZsecret" not in repr(cfg) and "t0k" not in repr(cfg)
+    with pytest.raises(ConfigError, match="does not hold an http"):
+        load_config(write(tmp_path, text), env={**env, "SLACK_URL": "not-a-url"})

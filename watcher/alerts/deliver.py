@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -538,7 +539,8 @@ async def send_test(
         finally:
             if own:
                 await http.aclose()
-        return f"{ch.url} answered HTTP {status}"
+        host = urlsplit(ch.url).hostname or "the webhook"  # the path may be a bearer secret
+        return f"{host} answered HTTP {status}"
     if isinstance(ch, EmailAlert):
         msg = mail.alert_message(ch, content, now)
         [err] = await asyncio.to_thread(mail.send_blocking, ch, [msg])
