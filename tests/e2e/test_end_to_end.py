@@ -139,3 +139,20 @@ def test_demo_runs_offline() -> None:
     assert "polled 3 source(s) (0 failed); 0 new article(s), 0 alert(s) queued" in out  # 2nd poll
     assert "ميتا ترفع إنفاقها" in out  # the Arabic demo article alerted
     assert "Llama farm" not in out.split("--- alerts")[1].split("webhook received")[0]
+
+
+def test_search_finds_stored_articles_in_any_script(tmp_path: Path) -> None:
+    keep = tmp_path / "demo"
+    assert CliRunner().invoke(main, ["demo", "--keep", str(keep)]).exit_code == 0
+    env = {"WATCHER_DEMO_SECRET": "x"}
+    cfg = ["--config", str(keep / "demo.toml")]
+    for query, title in (
+        ("مراكز البيانات", "ميتا ترفع إنفاقها"),
+        ("数据中心", "阿里巴巴"),
+        ('"reasoning model"', "DeepSeek's new reasoning model"),
+    ):
+        result = CliRunner().invoke(main, [*cfg, "search", query], env=env)
+        assert result.exit_code == 0, result.output
+        assert title in result.output and "1 article(s)" in result.output, (query, result.output)
+    result = CliRunner().invoke(main, [*cfg, "search", "--format", "json", "gardening"], env=env)
+    assert json.loads(result.output) == []

@@ -128,4 +128,36 @@ def demo(keep: Path | None) -> None:
     click.echo(f"demo finished in {(datetime.now() - started).total_seconds():.1f}s")
 
 
-COMMANDS: list[click.Command] = [run, poll, digest, init, demo]
+@click.command()
+@click.argument("query", nargs=-1, required=True)
+@click.option("--limit", default=20, show_default=True, help="At most this many articles.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@pass_app
+@handle_errors
+def search(app: AppContext, query: tuple[str, ...], limit: int, fmt: str) -> None:
+    """Full-text search of stored articles (any script; "quoted phrases", OR)."""
+    import json
+
+    found = app.store().search(" ".join(query), limit=limit)
+    if fmt == "json":
+        rows = [
+            {
+                "id": a.id,
+                "title": a.title,
+                "url": a.url,
+                "source": a.source,
+                "sources": list(a.sources),
+                "first_seen_at": a.first_seen_at.isoformat(),
+                "published": a.published.isoformat() if a.published else None,
+                "language": a.language,
+            }
+            for a in found
+        ]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for a in found:
+        click.echo(f"{a.first_seen_at:%Y-%m-%d %H:%M}  {a.source:<20} {a.title}\n    {a.url}")
+    click.echo(f"{len(found)} article(s)")
+
+
+COMMANDS: list[click.Command] = [run, poll, digest, search, init, demo]
