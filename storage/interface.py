@@ -59,6 +59,10 @@ class Store(Protocol):
         and sets failing_since if unset. ``items`` adds to items_seen; ``new_items > 0`` sets
         last_new_item_at."""
 
+    def record_poll(self, entry: FetchLogEntry, update: SourceUpdate) -> None:
+        """:meth:`record_fetch` then :meth:`update_source` of ``entry.source``, in one
+        transaction."""
+
     def prune_fetch_log(self, before: datetime) -> int:
         """Delete fetch log entries older than ``before``; returns how many went."""
 

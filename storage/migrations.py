@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
-from sqlite_utils.db import Table
+if TYPE_CHECKING:  # sqlite-utils is imported by the caller only when a migration is due
+    from sqlite_utils import Database
+    from sqlite_utils.db import Table
 
 from storage.errors import MigrationError
 
-Migration = Callable[[Database], None]
+Migration = Callable[["Database"], None]
 
 
 def _table(db: Database, name: str) -> Table:

@@ -18,14 +18,11 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from sqlite_utils import Database
-
 from rules.models import RuleMatch
 from storage import _rows
 from storage._rows import Row, dumps, iso, iso_or_none, str_tuple
 from storage._search import build_search
 from storage.errors import DatabaseUnavailableError, NotFoundError, StorageError
-from storage.migrations import migrate
 from storage.models import (
     AlertRecord,
     AlertStatus,
@@ -85,9 +82,9 @@ def _new_alert_id() -> str:
 class SQLiteStore:
     """A :class:`storage.Store` in one SQLite file. Use :func:`open_store` to get one."""
 
-    def __init__(self, db: Database, path: pathlib.Path) -> None:
-        self._db = db
-        self._conn: sqlite3.Connection = db.conn
+    def __init__(self, conn: sqlite3.Connection, path: pathlib.Path) -> None:
+        self._db: Database | None = None  # made on demand: sqlite-utils is slow to import
+        self._conn = conn
         self._lock = threading.RLock()
         self._closed = False
         self.path = path
@@ -95,6 +92,10 @@ class SQLiteStore:
     @property
     def db(self) -> Database:
         """The underlying sqlite-utils database (for tests and maintenance commands)."""
+        if self._db is None:
+            from sqlite_utils import Database
+
+            self._db = Database(self._conn, execute_plugins=False)
         return self._db
 
     # -- helpers ---------------------------------------------------------------------------
@@ -244,7 +245,7 @@ class SQLiteStore:
         with self._lock:
             if not self._closed:
                 self._closed = True
-                self._db.close()
+                self._conn.close()
 
     def __enter__(self) -> SQLiteStore:
         return self
@@ -386,6 +387,14 @@ class SQLiteStore:
                 )
                 params["error"] = entry.error or "error"
             conn.execute(sql + " WHERE name = :name", params)
+
+    @_guarded
+    def record_poll(self, entry: FetchLogEntry, update: SourceUpdate) -> None:
+        """:meth:`record_fetch` and :meth:`update_source` (of ``entry.source``) in ONE
+        transaction: the bookkeeping at the end of a source's poll."""
+        with self._write():
+            self.record_fetch(entry)
+            self.update_source(entry.source, update)
 
     @_guarded
     def prune_fetch_log(self, before: datetime) -> int:
@@ -942,18 +951,24 @@ def open_store(path: pathlib.Path | str, *, busy_timeout_s: float = BUSY_TIMEOUT
         # Fail now, with a clear message, if the file cannot be written.
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("ROLLBACK")
-        db = Database(conn, execute_plugins=False)
-        migrate(db)
+        from storage import migrations  # imports sqlite-utils only when a migration is due
+
+        if migrations.schema_version(conn) != migrations.SCHEMA_VERSION:
+            from sqlite_utils import Database
+
+            migrations.migrate(Database(conn, execute_plugins=False))
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise DatabaseUnavailableError(f"cannot use {path} as the watcher database: {exc}") from exc
     except BaseException:
         conn.close()
         raise
-    return SQLiteStore(db, path)
+    return SQLiteStore(conn, path)
 
 
 if TYPE_CHECKING:
+    from sqlite_utils import Database
+
     from storage.interface import ArticleBatchItem, Store
 
     def _implements_store(store: SQLiteStore) -> Store:

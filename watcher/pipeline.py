@@ -25,7 +25,6 @@ from rules.models import Document, RuleMatch
 from storage.interface import ArticleBatchItem, Store
 from storage.models import FetchLogEntry, NewArticle, SourceDef, SourceUpdate
 from storage.urls import canonical_url, content_hash
-from watcher.alerts.routing import route
 from watcher.config import Config, SourceConfig
 from watcher.errors import ExtractionError, FetchError, ParseError
 from watcher.extract import ExtractedArticle, extract_article, guess_language
@@ -476,6 +475,8 @@ class Poller:
         counts: _Counts,
     ) -> None:
         """Store one source's new articles in one transaction."""
+        from watcher.alerts.routing import route  # not needed by a poll with nothing new
+
         batch: list[ArticleBatchItem] = []
         for (article, _), found in zip(ready, all_matches, strict=True):
             matches = list(found)
@@ -612,13 +613,10 @@ class Poller:
         self._hints[source.name] = hints
         nxt = next_poll_time(source, self.config.fetch, hints, now)
         self._next[source.name] = nxt
-        self.store.record_fetch(
+        self.store.record_poll(
             FetchLogEntry(
                 source.name, doc.url, now, status, doc.status, None, ms, n_items, counts.new
-            )
-        )
-        self.store.update_source(
-            source.name,
+            ),
             SourceUpdate(
                 url=new_url,
                 etag=doc.etag if status == "ok" else None,
@@ -659,9 +657,9 @@ class Poller:
         nxt = next_poll_time(source, self.config.fetch, hints, now)
         self._next[source.name] = nxt
         log.warning("source %s (%s) failed: %s", source.name, url, reason)
-        self.store.record_fetch(FetchLogEntry(source.name, url, now, "error", status, reason, ms))
-        self.store.update_source(
-            source.name, SourceUpdate(next_poll_at=nxt, retired=True if permanent else None)
+        self.store.record_poll(
+            FetchLogEntry(source.name, url, now, "error", status, reason, ms),
+            SourceUpdate(next_poll_at=nxt, retired=True if permanent else None),
         )
         return SourceReport(source.name, "error", reason, status, url=url, duration_ms=ms)
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -10,8 +11,40 @@ import click
 
 from watcher.cli.common import AppContext, setup_logging
 
+#: command name -> module (``watcher.cli.<module>``) whose ``COMMANDS`` holds it. Modules are
+#: imported only when one of their commands runs, so ``watcher poll`` stays quick to start.
+LAZY_COMMANDS: dict[str, str] = {
+    "run": "core_cmd",
+    "poll": "core_cmd",
+    "digest": "core_cmd",
+    "search": "core_cmd",
+    "init": "core_cmd",
+    "demo": "core_cmd",
+    "match": "match_cmd",
+    "rules": "rules_cmd",
+    "sources": "sources_cmd",
+    "alerts": "alerts_cmd",
+    "mute": "alerts_cmd",
+    "unmute": "alerts_cmd",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class _LazyGroup(click.Group):
+    """A group that imports a command's module on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            module = importlib.import_module(f"watcher.cli.{LAZY_COMMANDS[cmd_name]}")
+            for command in module.COMMANDS:
+                if command.name is not None and command.name not in self.commands:
+                    self.add_command(command)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -31,20 +64,3 @@ def main(ctx: click.Context, config_path: Path | None, verbose: int, quiet: bool
     app = AppContext(config_path)
     ctx.obj = app
     ctx.call_on_close(app.close)
-
-
-def _register() -> None:
-    from watcher.cli import (
-        alerts_cmd,
-        core_cmd,
-        match_cmd,
-        rules_cmd,
-        sources_cmd,
-    )
-
-    for module in (core_cmd, match_cmd, rules_cmd, sources_cmd, alerts_cmd):
-        for command in module.COMMANDS:
-            main.add_command(command)
-
-
-_register()

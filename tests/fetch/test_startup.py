@@ -1,0 +1,43 @@
+"""Start-up cost: a ``watcher poll`` needs neither the feed parser nor the extractor (nor
+sqlite-utils) in the main process until something actually changed; the lazy command table
+lists every command the modules define."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+from watcher.cli import LAZY_COMMANDS, main
+
+HEAVY = ("feedparser", "trafilatura", "lxml", "sqlite_utils", "watcher.cli.alerts_cmd")
+
+
+def test_lazy_command_table_matches_the_modules() -> None:
+    modules = set(LAZY_COMMANDS.values())
+    defined = {
+        command.name: module
+        for module in modules
+        for command in importlib.import_module(f"watcher.cli.{module}").COMMANDS
+    }
+    assert defined == LAZY_COMMANDS
+    assert set(LAZY_COMMANDS) <= set(main.list_commands(None))  # type: ignore[arg-type]
+
+
+def test_poll_path_imports_nothing_heavy(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    db = str(tmp_path / "a.db")
+    create = f"from storage.sqlite import open_store\nopen_store({db!r}).close()\n"
+    subprocess.run([sys.executable, "-c", create], check=True)  # migrates: sqlite-utils used
+    code = (
+        "import sys\n"
+        "from watcher.cli import main\n"
+        "main.get_command(None, 'poll')\n"
+        "import watcher.pipeline, watcher.cycle\n"
+        f"{create}"
+        "print(' '.join(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout.split()
+    assert "watcher.pipeline" in out and "watcher.cli.core_cmd" in out
+    assert [m for m in out if m.startswith(HEAVY)] == []
