@@ -34,16 +34,30 @@ _CJK_RX = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # A span in folded text: (field, start, end, term as written, amount in USD or None).
 Span = tuple[str, int, int, str, float | None]
 Result = tuple[bool, list[Span]]
+_EXTENDS = ("word", "arabic", "infix")  # start classes whose stems extend to the word end
+
+
+def _mid_word(text: str, i: int) -> bool:
+    """Whether folded position ``i`` falls inside a (non-CJK) word."""
+    if i <= 0 or i >= len(text):
+        return False
+    x, y = text[i - 1], text[i]
+    return x.isalnum() and y.isalnum() and not _CJK_RX.match(x) and not _CJK_RX.match(y)
 
 
 def gap_units(text: str, a: int, b: int) -> int:
-    """Distance between folded positions ``a <= b``: words, each CJK character counting one."""
+    """Distance between folded positions ``a <= b``: words, each CJK character counting one.
+    The rest of a word (a stem's ending, a particle) or the head of a compound is no word."""
     if b <= a:
         return 0
     gap = text[a:b]
     units = len(gap.split())
     if not gap.isascii():
         units += len(_CJK_RX.findall(gap))
+    if units and _mid_word(text, a):
+        units -= 1
+    if units and _mid_word(text, b):
+        units -= 1
     return units
 
 
@@ -91,14 +105,22 @@ class _Doc:
         self.occ: dict[int, list[Span]] = {}
         self._amounts: dict[str, list[Span]] = {}
         self.memo: dict[tuple[int, tuple[str, ...]], Result] = {}
+        self.stem_end: dict[tuple[str, int, int], int] = {}  # evidence of a stem: whole word
         for f in fields:
             raw = getattr(doc, f) or ""
             if not raw:
                 continue
             nt = NormText(raw)
             self.norm[f] = nt
-            for term, s, e in scanner.scan(nt.text):
+            text = nt.text
+            n = len(text)
+            for term, s, e in scanner.scan(text):
                 self.occ.setdefault(term.id, []).append((f, s, e, term.source, None))
+                if term.end == "none" and term.start in _EXTENDS and e < n and text[e].isalnum():
+                    stop = e
+                    while stop < n and text[stop].isalnum():
+                        stop += 1
+                    self.stem_end[(f, s, e)] = stop
 
     def amounts(self, field: str) -> list[Span]:
         if field not in self._amounts:
@@ -430,6 +452,7 @@ class RuleSet:
         ordered = sorted(ordered[:MAX_EVIDENCE], key=lambda s: (_FIELD_ORDER[s[0]], s[1]))
         out = []
         for f, start, end, term, _ in ordered:
+            end = st.stem_end.get((f, start, end), end)
             nt = st.norm[f]
             a, b = nt.span(start, end)
             out.append(

@@ -26,6 +26,7 @@ RATES: dict[str, float] = {
     "AED": 0.27,
     "RUB": 0.011,
     "TRY": 0.03,
+    "BRL": 0.18,
 }
 
 # Currency words (original spelling; folded below). Longest alternatives are tried first.
@@ -44,6 +45,8 @@ _CURRENCIES: dict[str, tuple[str, ...]] = {
         "dólar",
         "dolar",
         "doları",
+        "dolarlık",
+        "dolara",
         "دولار",
         "دولارات",
         "الدولارات",
@@ -59,16 +62,44 @@ _CURRENCIES: dict[str, tuple[str, ...]] = {
         "доллар",
         "डॉलर",
     ),
-    "EUR": ("€", "eur", "euros", "euro", "يورو", "欧元", "ユーロ", "유로", "евро"),
+    "EUR": (
+        "€",
+        "eur",
+        "euros",
+        "euro",
+        "يورو",
+        "欧元",
+        "ユーロ",
+        "유로",
+        "евро",
+        "avro",
+        "avroluk",
+    ),
     "CNY": ("元人民币", "人民币", "元", "rmb", "cny", "yuan", "يوان"),
     "JPY": ("円", "yen", "¥", "엔", "ين"),
     "KRW": ("원", "won", "krw", "₩"),
-    "GBP": ("£", "gbp", "pounds", "sterling"),
-    "INR": ("₹", "inr", "rupees", "रुपये", "रुपए"),
-    "SAR": ("ريال", "sar"),
-    "AED": ("درهم", "aed"),
-    "RUB": ("рублей", "рубля", "руб", "rub"),
-    "TRY": ("lira", "tl"),
+    "GBP": (
+        "£",
+        "gbp",
+        "pounds",
+        "pounds sterling",
+        "sterling",
+        "livres sterling",
+        "libras esterlinas",
+        "pfund",
+        "جنيه استرليني",
+        "英镑",
+        "ポンド",
+        "파운드",
+        "фунтов стерлингов",
+        "sterlin",
+    ),
+    "INR": ("₹", "inr", "rupees", "rupee", "rs", "rs.", "रुपये", "रुपए", "रुपया"),
+    "SAR": ("ريال", "ريال سعودي", "sar", "riyals", "riyal", "rials saoudiens", "saudi riyals"),
+    "AED": ("درهم", "aed", "dirhams", "dirham"),
+    "RUB": ("рублей", "рубля", "руб", "руб.", "₽", "rub", "rubles", "roubles", "ruble", "rouble"),
+    "TRY": ("lira", "liras", "lirası", "liralık", "tl", "₺", "turkish lira"),
+    "BRL": ("r$", "brl", "reais"),
 }
 
 # Scale words with their multiplier.
@@ -140,6 +171,12 @@ _SCALES: dict[str, float] = {
     "ترليون": 1e12,
     "تريليونات": 1e12,
     "करोड़": 1e7,
+    "crore": 1e7,
+    "crores": 1e7,
+    "cr": 1e7,
+    "lakh crore": 1e12,
+    "lakh crores": 1e12,
+    "लाख करोड़": 1e12,
     "अरब": 1e9,
     "लाख": 1e5,
     "बिलियन": 1e9,
@@ -255,7 +292,31 @@ _VAGUE_NEED = {fold(w) for w in _VAGUE_NEEDS_CURRENCY}
 
 _CUR = _alt(list(_CUR_WORD))
 _SCALE = _alt(list(_SCALE_WORD))
-_PREFIX_CUR = _alt(["us$", "$", "€", "£", "¥", "₩", "₹", "usd", "eur", "rmb", "inr"], "[a-z0-9]")
+_PREFIX_CUR = _alt(
+    [
+        "us$",
+        "$",
+        "€",
+        "£",
+        "¥",
+        "₩",
+        "₹",
+        "₽",
+        "₺",
+        "usd",
+        "eur",
+        "rmb",
+        "inr",
+        "r$",
+        "rs",
+        "rs.",
+        "sar",
+        "aed",
+        "gbp",
+        "brl",
+    ],
+    "[a-z0-9]",
+)
 # Latin-letter words must end at a word boundary; CJK/Hangul ones need not.
 _END = r"(?![a-z\u0600-\u06ff\u0400-\u04ff])"
 
@@ -300,7 +361,15 @@ _PATTERNS = [
     ),
     # hundreds of billions of dollars, مئات المليارات من الدولارات, 数千亿美元
     re.compile(rf"(?P<vague>{_VAGUE_ALT}){_END}(?: ?{_CONNECT}(?P<cur>{_CUR}){_END})?"),
+    # German compounds: Milliardeninvestitionen, Milliarden-Euro-Projekt, milliardenschwere
+    # (the span is the amount part only, so the rest of the word can be other evidence).
+    re.compile(
+        r"milliarden(?:-?(?:euro|dollar)-?)?(?=investition|projekt|ausgaben|programm|paket"
+        r"|auftrag|vorhaben|ausbau|deal)|milliardenschwer(?:e[nmrs]?)?(?![a-z])"
+    ),
 ]
+# Patterns that only run when the text contains one of these (a C-level substring check).
+_GATES: list[tuple[str, ...] | None] = [None, None, _VAGUE_GATE, ("milliarden",)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,8 +401,9 @@ def find_amounts(folded: str) -> list[Amount]:
     found: list[Amount] = []
     starts: list[int] = []  # spans already taken (disjoint, so ends sort like starts)
     ends: list[int] = []
-    for pattern in _PATTERNS:
-        if pattern is _PATTERNS[-1] and not any(w in folded for w in _VAGUE_GATE):
+    for k, pattern in enumerate(_PATTERNS):
+        gate = _GATES[k]
+        if gate is not None and not any(w in folded for w in gate):
             continue  # no scale word at all: no vague amount (cheap C-level check)
         for m in pattern.finditer(folded):
             s, e = m.span()
@@ -343,18 +413,9 @@ def find_amounts(folded: str) -> list[Amount]:
             groups = m.groupdict()
             cur_word = groups.get("cur")
             code = _CUR_WORD.get(cur_word, "USD") if cur_word else "USD"
-            if cur_word in ("us$", "$", "usd", "€", "eur", "£", "¥", "₩", "₹", "rmb", "inr"):
-                code = {
-                    "€": "EUR",
-                    "eur": "EUR",
-                    "£": "GBP",
-                    "¥": "JPY",
-                    "₩": "KRW",
-                    "₹": "INR",
-                    "rmb": "CNY",
-                    "inr": "INR",
-                }.get(cur_word, "USD")
-            if groups.get("vague"):
+            if k == 3:
+                value = 1e9  # at least one billion (euros or dollars: counted as dollars)
+            elif groups.get("vague"):
                 vague = groups["vague"]
                 if not cur_word and vague in _VAGUE_NEED:
                     continue

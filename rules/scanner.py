@@ -10,7 +10,11 @@ Boundaries depend on the script:
   combinations) may precede the term.
 - Han and hiragana: no boundary (no spaces between words). Hangul: a start boundary only
   (particles attach at the end). Katakana: not inside a longer katakana word.
-- A term ending in ``*`` is a stem: no end boundary.
+- A term ending in ``*`` is a stem: no end boundary. A term starting with ``*`` has no start
+  boundary (German compounds: ``*ausbau`` is in ``Rechenzentrumsausbau``).
+
+Occurrences are the matched characters only; the engine extends a stem's evidence to the end
+of its word.
 
 Inside a term a space, a hyphen or a change between letters and digits is an optional
 separator: ``llama 4`` finds ``Llama-4``, ``LLaMA 4`` and ``Llama4``.
@@ -133,13 +137,15 @@ class Term:
 
 def term_variants(source: str) -> list[tuple[tuple[str, ...], str, str]]:
     """``(units, start class, end class)`` of a written term and its automatic variants (an
-    Arabic term starting with the article ``ال`` also matches after ``لل``)."""
-    stem = source.endswith("*")
-    folded = fold(source[:-1] if stem else source).strip(" -")
+    Arabic term starting with the article ``ال`` also matches after ``لل``). A leading ``*``
+    (``*ausbau``) drops the start boundary: the term may end a compound word."""
+    stem = source.endswith("*") and len(source.strip("*")) > 0
+    infix = source.startswith("*")
+    folded = fold(source.strip("*")).strip(" -")
     units = term_units(folded)
     if not units:
         return []
-    start = _script(units[0])
+    start = "infix" if infix else _script(units[0])
     last = _script(units[-1])
     if stem or last in ("han", "hangul"):
         end = "none"
@@ -150,6 +156,8 @@ def term_variants(source: str) -> list[tuple[tuple[str, ...], str, str]]:
     else:
         end = "word"
     out = [(tuple(units), start, end)]
+    if start == "infix":
+        return [(tuple(u for u in units if u != " "), start, end)]
     if start == "arabic" and len(units) > 3 and units[0] == "ا" and units[1] == "ل":
         out.append((tuple(units[2:]), start, end))
     return out
@@ -234,6 +242,9 @@ class Scanner:
             self._rxs.append((gate, pattern))
         if cjk:
             self._rxs.append((None, re.compile(f"(?P<t>{_trie_regex(cjk)})")))
+        # Terms inside compound words: found with plain substring search (str.find, in C);
+        # rare words such as "investition" or "ausbau" cost next to nothing when absent.
+        self._infix = [t for t in terms if t.start == "infix"]
 
     def scan(self, text: str) -> list[tuple[Term, int, int]]:
         """``(term, start, end)`` for every occurrence in folded ``text``; at each start position
@@ -243,7 +254,16 @@ class Scanner:
         for gate, rx in self._rxs:
             if gate is None or gate.search(text):
                 self._scan(rx, padded, out)
-        return [(t, a - 1, b - 1) for t, a, b in out]
+        found = [(t, a - 1, b - 1) for t, a, b in out]
+        for term in self._infix:
+            key, end_rx = term.key, _END_RX[term.end]
+            i = text.find(key)
+            while i != -1:
+                j = i + len(key)
+                if end_rx.match(text, j):
+                    found.append((term, i, j))
+                i = text.find(key, i + 1)
+        return found
 
     def _scan(self, rx: re.Pattern[str], text: str, out: list[tuple[Term, int, int]]) -> None:
         by_key = self._by_key
@@ -272,9 +292,5 @@ class Scanner:
                     if gaps and not gaps <= term.seps:
                         continue  # "deep seek" is not the term "DeepSeek"
                     if term.start == group and _END_RX[term.end].match(text, end):
-                        stop = end
-                        if term.end == "none" and term.start in ("word", "arabic"):
-                            while stop < n and text[stop].isalnum():
-                                stop += 1
-                        out.append((term, a, stop))
+                        out.append((term, a, end))
             pos = a if m.start() < a else a + 1

@@ -129,8 +129,15 @@ def _str_list(ctx: _Ctx, value: Any, path: str, *, allow_empty: bool = False) ->
 def _terms(ctx: _Ctx, value: Any, path: str, *, allow_empty: bool = False) -> tuple[str, ...]:
     items = _str_list(ctx, value, path, allow_empty=allow_empty)
     for t in items:
-        if "*" in t[:-1]:
-            raise ctx.fail(path, f"{t!r}: '*' is only allowed at the end of a term (a stem)")
+        if "*" in t[1:-1]:
+            raise ctx.fail(
+                path,
+                f"{t!r}: '*' is only allowed at the start (inside compounds) or the end (a stem)",
+            )
+        if t.startswith("*") and not t.strip("*").strip():
+            raise ctx.fail(path, f"{t!r}: a term needs more than '*'")
+        if t.startswith("*") and re.search(r"[\s\-]", t.strip("*")):
+            raise ctx.fail(path, f"{t!r}: a '*term' (inside compounds) must be one word")
     return items
 
 

@@ -64,7 +64,7 @@ from rules import RuleValidationError, compile_rules, parse_rules
             "[[rule]]\nid = 'x'\nterms = ['data* center']\n",
             "x",
             "rule.terms",
-            "only allowed at the end",
+            "only allowed at the start (inside compounds) or the end",
         ),
         ("[[rule]\n", None, None, "not valid TOML"),
     ],
