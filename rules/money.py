@@ -292,30 +292,21 @@ _VAGUE_NEED = {fold(w) for w in _VAGUE_NEEDS_CURRENCY}
 
 _CUR = _alt(list(_CUR_WORD))
 _SCALE = _alt(list(_SCALE_WORD))
-_PREFIX_CUR = _alt(
-    [
-        "us$",
-        "$",
-        "€",
-        "£",
-        "¥",
-        "₩",
-        "₹",
-        "₽",
-        "₺",
-        "usd",
-        "eur",
-        "rmb",
-        "inr",
-        "r$",
-        "rs",
-        "rs.",
-        "sar",
-        "aed",
-        "gbp",
-        "brl",
-    ],
-    "[a-z0-9]",
+_PREFIX_CUR = _alt(["$", "€", "£", "¥", "₩", "₹", "₽", "₺"], "[a-z0-9]")
+# Letter codes written before the number ("USD 5 billion", "Rs 10,000 crore", "R$ 14,7 bi"):
+# found from the number's first digit (a lookbehind per code), so that the pattern starts with
+# a digit and the regex engine skips letters in C; the code is added to the span afterwards.
+_PREFIX_CODES = ["us$", "r$", "usd", "eur", "rmb", "inr", "rs", "rs.", "sar", "aed", "gbp", "brl"]
+_CODE_LB = "|".join(
+    f"(?<={re.escape(c)}{sp}\\d)" for c in sorted(_PREFIX_CODES, key=len) for sp in ("", " ")
+)
+_CODE_BEFORE = re.compile(
+    "(?<![a-z0-9])(?:"
+    + "|".join(re.escape(c) for c in sorted(_PREFIX_CODES, key=len, reverse=True))
+    + ") ?$"
+)
+_NUM_AFTER_CODE = (
+    rf"\d(?:{_CODE_LB})(?:\d{{0,2}}(?:[.,]\d{{3}})+(?:[.,]\d+)?|\d*(?:[.,]\d+)?)(?![\d])"
 )
 # Latin-letter words must end at a word boundary; CJK/Hangul ones need not.
 _END = r"(?![a-z\u0600-\u06ff\u0400-\u04ff])"
@@ -354,6 +345,10 @@ _PATTERNS = [
         rf"(?P<cur>{_PREFIX_CUR}) ?(?P<n1>{_NUM})(?:{_RANGE}(?:\$|€)?(?P<n2>{_NUM}))?"
         rf"(?: ?(?P<scale>{_SCALE}){_END})?"
     ),
+    # USD 60 billion, Rs 10,000 crore, R$ 14,7 bilhões (the code is found before the number)
+    re.compile(
+        rf"(?P<n1>{_NUM_AFTER_CODE})(?:{_RANGE}(?P<n2>{_NUM}))?(?: ?(?P<scale>{_SCALE}){_END})?"
+    ),
     # 60 مليار دولار, 800亿美元, 80 milliards de dollars, 50조 원, 65.000 millones de dólares
     re.compile(
         rf"(?P<n1>{_NUM})(?:{_RANGE}(?P<n2>{_NUM}))? ?(?:(?P<scale>{_SCALE}){_END} ?)?"
@@ -369,7 +364,8 @@ _PATTERNS = [
     ),
 ]
 # Patterns that only run when the text contains one of these (a C-level substring check).
-_GATES: list[tuple[str, ...] | None] = [None, None, _VAGUE_GATE, ("milliarden",)]
+_GATES: list[tuple[str, ...] | None] = [None, None, None, _VAGUE_GATE, ("milliarden",)]
+_CODE_PATTERN = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,8 +408,13 @@ def find_amounts(folded: str) -> list[Amount]:
                 continue  # overlaps an amount found by an earlier pattern
             groups = m.groupdict()
             cur_word = groups.get("cur")
+            if k == _CODE_PATTERN:
+                code_m = _CODE_BEFORE.search(folded, max(0, s - 5), s)
+                if code_m is None:
+                    continue
+                s, cur_word = code_m.start(), code_m.group().strip()
             code = _CUR_WORD.get(cur_word, "USD") if cur_word else "USD"
-            if k == 3:
+            if k == len(_PATTERNS) - 1:
                 value = 1e9  # at least one billion (euros or dollars: counted as dollars)
             elif groups.get("vague"):
                 vague = groups["vague"]
