@@ -113,6 +113,53 @@ def test_stem() -> None:
     assert ev.text == "Investments"
 
 
+COMPOUNDS = ruleset(
+    """
+[[rule]]
+id = "build"
+terms = ["*ausbau"]
+
+[[rule]]
+id = "both"
+near = [{ terms = ["Rechenzentr*"] }, { terms = ["*ausbau", "*investition*"] }]
+within = 0
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Der Rechenzentrumsausbau beginnt", {"build", "both"}),
+        ("Der Ausbau beginnt", {"build"}),
+        ("Rechenzentrumsinvestitionen steigen", {"both"}),
+        ("Die Ausbauten beginnen", set()),  # '*ausbau' still ends the word
+        ("Rechenzentren und der Netzausbau", {"build"}),  # two words apart: not within 0
+    ],
+)
+def test_terms_inside_compound_words(text: str, expected: set[str]) -> None:
+    assert hits(COMPOUNDS, text) == expected
+
+
+def test_compound_evidence_is_the_matched_part() -> None:
+    text = "Der Rechenzentrumsausbau beginnt"
+    evidence = {ev.text for m in COMPOUNDS.match(Document(text=text)) for ev in m.evidence}
+    assert evidence == {"ausbau", "Rechenzentrumsausbau"}  # the stem's evidence: whole word
+
+
+def test_stem_distance_counts_words_not_word_tails() -> None:
+    rs = ruleset(
+        """
+[[rule]]
+id = "x"
+near = [{ terms = ["invest*"] }, { terms = ["chips"] }]
+within = 1
+"""
+    )
+    assert hits(rs, "investments in chips") == {"x"}
+    assert hits(rs, "investments in new chips") == set()
+
+
 def test_evidence_points_into_original_text() -> None:
     text = "Ｔｈｅ  ﬁrst: وَبِديبسيك and Ｌｌａｍａ－４ here"
     for m in TERMS.match(Document(text=text, title="DeepSeek title")):

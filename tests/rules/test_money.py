@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rules.money import find_amounts, parse_number
 from rules.normalize import fold
@@ -35,6 +39,27 @@ from rules.normalize import fold
         ("80 अरब डॉलर", 80e9),
         ("hundreds of billions of dollars", 1e11),
         ("数千亿美元", 1e11),
+        ("R$ 14,7 bilhões", 14.7e9 * 0.18),
+        ("₹75,000 crore", 75000e7 * 0.012),
+        ("Rs 10,000 crore", 10000e7 * 0.012),
+        ("Rs. 1 lakh crore", 1e12 * 0.012),
+        ("150 billion rubles", 150e9 * 0.011),
+        ("120 млрд рублей", 120e9 * 0.011),
+        ("SAR 40 billion", 40e9 * 0.27),
+        ("40 مليار ريال", 40e9 * 0.27),
+        ("20 billion dirhams", 20e9 * 0.27),
+        ("£2bn", 2e9 * 1.27),
+        ("2 milliards de livres sterling", 2e9 * 1.27),
+        ("50 milyar TL", 50e9 * 0.03),
+        ("10 milyar liralık", 10e9 * 0.03),
+        ("5 milyar dolara", 5e9),
+        ("USD 5 billion", 5e9),
+        ("US$ 2 billion", 2e9),
+        ("EUR 20bn", 20e9 * 1.08),
+        ("30 à 50 milliards d'euros", 50e9 * 1.08),
+        ("Milliardeninvestitionen", 1e9),
+        ("Milliarden-Euro-Projekt", 1e9),
+        ("milliardenschwere Investitionen", 1e9),
     ],
 )
 def test_amounts(text: str, usd: float) -> None:
@@ -45,7 +70,19 @@ def test_amounts(text: str, usd: float) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["400 billion parameters", "Llama 405B", "in 2025", "4 years old", "the billions"]
+    "text",
+    [
+        "400 billion parameters",
+        "Llama 405B",
+        "in 2025",
+        "4 years old",
+        "the billions",
+        "users 5 billion",
+        "hers 2 trillion",
+        "x$5 billion",
+        "die Milliarden",
+        "Milliardenstadt",
+    ],
 )
 def test_not_amounts(text: str) -> None:
     assert [a for a in find_amounts(fold(text)) if a.usd >= 1e9] == []
@@ -65,3 +102,44 @@ def test_not_amounts(text: str) -> None:
 )
 def test_parse_number(raw: str, value: float) -> None:
     assert parse_number(raw) == value
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "$",
+                "R$",
+                "Rs",
+                "usd",
+                "US$",
+                " ",
+                "5",
+                "1,5",
+                "000",
+                "-",
+                " crore",
+                " billion",
+                "bilhões",
+                "Milliarden",
+                "investition",
+                "млрд",
+                "рублей",
+                "亿",
+                "美元",
+                "a",
+                "sar",
+            ]
+        ),
+        max_size=12,
+    )
+)
+@settings(max_examples=300)
+def test_amount_spans_are_ordered_and_disjoint(parts: list[str]) -> None:
+    text = fold("".join(parts))
+    found = find_amounts(text)
+    for a, b in pairwise(found):
+        assert a.end <= b.start
+    for a in found:
+        assert 0 <= a.start < a.end <= len(text)
+        assert a.usd >= 0

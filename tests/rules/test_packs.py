@@ -109,3 +109,34 @@ def test_held_out_set_beats_the_baseline(default_rules) -> None:  # type: ignore
     for rule in CORE_RULES:
         assert ours[rule].f1 >= 0.9, (rule, ours[rule].f1)
         assert ours[rule].f1 > naive[rule].f1
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # capex whose AI subject is a lab or a model family
+        (
+            "Meta will spend $70 billion next year to train the models after Llama 4.",
+            {"capex", "llama4"},
+        ),
+        ("Amazon invested $4 billion in Anthropic last year.", set()),  # a stake, not capex
+        # explicit capex vocabulary and currencies
+        ("Компания удвоит капзатраты на ИИ-инфраструктуру.", {"capex"}),
+        ("Şirket yapay zeka için yatırım harcamalarını artırdı.", {"capex"}),
+        ("Investirá R$ 20 bilhões em data centers de IA no Brasil.", {"capex"}),
+        ("Investirá R$ 20 bilhões em novas refinarias.", set()),
+        # German compounds
+        ("Milliardeninvestitionen in neue KI-Rechenzentren", {"capex"}),
+        ("Milliardeninvestitionen in neue Autobahnen", set()),
+        # market-size forecasts are not spending
+        ("The AI chip market could be worth $500 billion by 2028.", set()),
+        # llama4
+        ("Meta's Behemoth model is still training.", {"llama4"}),
+        ("The Behemoth roller coaster closed for repairs.", set()),
+        ("新的Ｌｌａｍａ ４发布了。", {"llama4"}),
+        ("La niña llama 4 veces a su madre.", set()),
+    ],
+)
+def test_core_examples(default_rules, text: str, expected: set[str]) -> None:  # type: ignore[no-untyped-def]
+    found = {m.rule for m in default_rules.match(Document(text=text))} & {"capex", "llama4"}
+    assert found == expected

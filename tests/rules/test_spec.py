@@ -66,6 +66,8 @@ from rules import RuleValidationError, compile_rules, parse_rules
             "rule.terms",
             "only allowed at the start (inside compounds) or the end",
         ),
+        ("[[rule]]\nid = 'x'\nterms = ['*']\n", "x", "rule.terms", "more than '*'"),
+        ("[[rule]]\nid = 'x'\nterms = ['*data center']\n", "x", "rule.terms", "one word"),
         ("[[rule]\n", None, None, "not valid TOML"),
     ],
 )
