@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from rules.normalize import fold
@@ -392,6 +393,26 @@ def parse_number(text: str) -> float:
     return float(f"{int_part}.{groups[-1]}")
 
 
+_GATE_RX = re.compile("|".join(re.escape(w) for w in sorted(_VAGUE_GATE, key=len, reverse=True)))
+_VAGUE_PATTERN = 3
+
+
+def _vague_matches(pattern: re.Pattern[str], folded: str) -> Iterator[re.Match[str]]:
+    """The vague pattern's matches, searched only in a window around each scale word (every
+    vague phrase contains one, at most 32 characters in): the same matches as ``finditer``,
+    several times faster, since the pattern can start on almost any letter."""
+    last = 0
+    for g in _GATE_RX.finditer(folded):
+        if g.start() < last:
+            continue
+        start = max(last, g.start() - 32)
+        for m in pattern.finditer(folded, start, min(len(folded), g.end() + 40)):
+            if m.start() <= g.start() < m.end():
+                last = m.end()
+                yield m
+                break
+
+
 def find_amounts(folded: str) -> list[Amount]:
     """Every money amount in ``folded`` (output of :func:`fold`), left to right."""
     found: list[Amount] = []
@@ -401,7 +422,10 @@ def find_amounts(folded: str) -> list[Amount]:
         gate = _GATES[k]
         if gate is not None and not any(w in folded for w in gate):
             continue  # no scale word at all: no vague amount (cheap C-level check)
-        for m in pattern.finditer(folded):
+        matches = (
+            _vague_matches(pattern, folded) if k == _VAGUE_PATTERN else pattern.finditer(folded)
+        )
+        for m in matches:
             s, e = m.span()
             i = bisect_left(starts, e)
             if i and ends[i - 1] > s:

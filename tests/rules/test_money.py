@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rules.money import find_amounts, parse_number
+from rules.money import _PATTERNS, _VAGUE_PATTERN, _vague_matches, find_amounts, parse_number
 from rules.normalize import fold
 
 
@@ -143,3 +143,40 @@ def test_amount_spans_are_ordered_and_disjoint(parts: list[str]) -> None:
     for a in found:
         assert 0 <= a.start < a.end <= len(text)
         assert a.usd >= 0
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "hundreds of ",
+                "billions",
+                " of dollars",
+                "tens of ",
+                "cientos de miles de ",
+                "millones",
+                "des centaines de ",
+                "milliards",
+                "数千",
+                "亿",
+                "美元",
+                " ",
+                "x",
+                "mehrere ",
+                "Milliarden",
+                "a trillion",
+                "مئات ",
+                "المليارات",
+                "billion-dollar",
+            ]
+        ),
+        max_size=14,
+    )
+)
+@settings(max_examples=300)
+def test_windowed_vague_search_equals_full_search(parts: list[str]) -> None:
+    text = fold("".join(parts))
+    pattern = _PATTERNS[_VAGUE_PATTERN]
+    assert [m.span() for m in _vague_matches(pattern, text)] == [
+        m.span() for m in pattern.finditer(text)
+    ]
