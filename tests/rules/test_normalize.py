@@ -50,13 +50,13 @@ _RS = compile_rules(
         """
 [[rule]]
 id = "t"
-terms = ["deepseek", "llama 4", "ديبسيك", "深度求索", "딥시크", "データ*"]
+terms = ["deepseek", "llama 4", "ديبسيك", "深度求索", "딥시크", "データ*", "*ausbau", "*seek*"]
 """,
         "inline",
     )
 )
 _ALPHABET = st.sampled_from(
-    list("DeepSeek llama 4 ديبسيك深度求索딥시크データ\u064e\u0640\u200c-_,.ＬＬＡＭＡ４é ßﬁ")
+    list("DeepSeek llama 4 ديبسيك深度求索딥시크データ\u064e\u0640\u200c-_,.ＬＬＡＭＡ４é ßﬁAusbau")
 )
 
 
