@@ -96,18 +96,28 @@ def test_watchlist_examples(default_rules, text: str, expected: set[str]) -> Non
 
 
 HELD_OUT = DEV_SET.parent / "rules_heldout.jsonl"
+HELD_OUT_2 = DEV_SET.parent / "rules_heldout2.jsonl"
 
 
-def test_held_out_set_beats_the_baseline(default_rules) -> None:  # type: ignore[no-untyped-def]
-    """The independent held-out set (written by someone else; not tuned on blindly, see the
-    closing note for the blind numbers): a regression floor, and better than the baseline."""
-    if not HELD_OUT.is_file():
-        pytest.skip("no held-out set")
-    cases = parse_cases(HELD_OUT.read_text(encoding="utf-8").splitlines(), str(HELD_OUT))
+@pytest.mark.parametrize(
+    ("path", "floor"),
+    [
+        # written by someone else; its misses were looked at once, see the closing note
+        (HELD_OUT, 0.9),
+        # written by a third person and never shown to whoever tunes the rules: the issue's
+        # target (F1 >= 0.95 on an unseen set) as a regression floor
+        (HELD_OUT_2, 0.95),
+    ],
+)
+def test_held_out_sets_beat_the_baseline(default_rules, path, floor) -> None:  # type: ignore[no-untyped-def]
+    """Independent held-out sets: a regression floor, and better than the naive baseline."""
+    if not path.is_file():
+        pytest.skip(f"no {path.name}")
+    cases = parse_cases(path.read_text(encoding="utf-8").splitlines(), str(path))
     ours = {s.rule: s for s in evaluate(cases, ruleset_matcher(default_rules), CORE_RULES)}
     naive = {s.rule: s for s in evaluate(cases, naive_matcher(), CORE_RULES)}
     for rule in CORE_RULES:
-        assert ours[rule].f1 >= 0.9, (rule, ours[rule].f1)
+        assert ours[rule].f1 >= floor, (rule, ours[rule].f1)
         assert ours[rule].f1 > naive[rule].f1
 
 
