@@ -142,6 +142,23 @@ def _noop() -> None:
     return None
 
 
+POOL_SHUTDOWN_S = 10.0
+
+
+async def _shutdown_pool(pool: Executor, grace: float) -> None:
+    """Stop the worker pool without blocking the event loop; workers still busy after
+    ``grace`` seconds (a pathological page) are killed so the daemon can always exit."""
+    try:
+        await asyncio.wait_for(
+            asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True), grace
+        )
+    except TimeoutError:
+        log.warning("worker pool did not stop within %.0fs; killing its workers", grace)
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            with contextlib.suppress(Exception):
+                proc.kill()
+
+
 def _pool(workers: int, rules_blob: bytes | None) -> ProcessPoolExecutor:
     """A started pool: every worker spawned and initialised. Blocks for a while (forkserver
     start-up, imports), so the poller calls it in a thread, off the event loop."""
@@ -248,7 +265,7 @@ class Poller:
                 self._executor = await self._pool_start
         self._pool_start = None
         if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
+            await _shutdown_pool(self._executor, POOL_SHUTDOWN_S)
             self._executor = None
         if self._own_client and self._client is not None:
             await self._client.aclose()

@@ -36,11 +36,13 @@ def test_daemon_polls_alerts_and_stops_on_sigterm(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own process group: workers can be killed with it
     )
+    err = ""
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and not (webhook.posts() and smtp_server.messages):
-            assert proc.poll() is None, proc.communicate()
+            assert proc.poll() is None, proc.communicate(timeout=30)
             time.sleep(0.2)
         assert len(webhook.posts()) == 1
         assert len(smtp_server.messages) == 1
@@ -48,8 +50,8 @@ def test_daemon_polls_alerts_and_stops_on_sigterm(
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+            os.killpg(proc.pid, signal.SIGKILL)  # the daemon and its worker processes
+            proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "stopped" in err
     assert SECRET not in err  # secrets never reach the log
