@@ -137,6 +137,22 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
+def _connection_cause(exc: BaseException) -> str | None:
+    """The underlying connection failure (refused, DNS, unreachable) of a transport error that
+    was reported as a timeout, or ``None`` when it really was a timeout."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, ConnectionError | OSError) and not isinstance(cur, TimeoutError):
+            return cur.strerror or str(cur) or type(cur).__name__
+        name = type(cur).__name__
+        if name in ("ClientConnectorError", "ClientConnectorDNSError", "ClientOSError"):
+            return str(cur) or name
+        cur = cur.__cause__ or cur.__context__
+    return None
+
+
 def host_of(url: str) -> str:
     parts = urlsplit(url)
     return (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
@@ -272,6 +288,9 @@ class Fetcher:
             except FetchError:
                 raise
             except (TimeoutError, httpx.TimeoutException) as exc:
+                refused = _connection_cause(exc)
+                if refused:  # httpx-aiohttp reports a refused connection as ConnectTimeout
+                    raise FetchError(url, f"cannot connect: {refused}") from exc
                 raise FetchError(url, f"timed out after {self.cfg.timeout:g}s") from exc
             except httpx.TooManyRedirects as exc:
                 raise FetchError(url, "too many redirects") from exc

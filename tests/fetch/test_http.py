@@ -225,3 +225,15 @@ def test_gzip_bomb_fixture_is_not_all_in_memory() -> None:
     with pytest.raises(FetchError):
         d.feed(gzip.compress(b"\0" * 10_000_000))
     assert d.size <= 1001
+
+
+async def test_refused_connection_is_not_called_a_timeout(fetcher: Fetcher) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port that nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(FetchError) as err:
+        await fetcher.fetch(f"http://127.0.0.1:{port}/feed.xml")
+    assert "timed out" not in err.value.reason
+    assert "connect" in err.value.reason.lower()

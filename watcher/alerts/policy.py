@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, time, timedelta
-from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
 from watcher.config import SEVERITIES
+from watcher.http import parse_retry_after as http_retry_after
 
 BACKOFF_BASE = 30.0  # seconds before the 2nd attempt (before jitter)
 BACKOFF_CAP = 3600.0  # never wait longer than this between two attempts (unless asked)
@@ -30,18 +30,8 @@ def backoff_delay(attempts: int, rng: random.Random | None = None) -> float:
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
     """A ``Retry-After`` header (delta seconds or an HTTP date) -> seconds from ``now``,
     capped at 6 h; ``None`` when absent or unparsable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return min(float(value), RETRY_AFTER_CAP)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return min(max(0.0, (when - now).total_seconds()), RETRY_AFTER_CAP)
+    seconds = http_retry_after(value, now)
+    return None if seconds is None else min(seconds, RETRY_AFTER_CAP)
 
 
 def next_attempt(
