@@ -5,6 +5,7 @@ Retry-After scoped to the host, and robots.txt for page/sitemap/article fetches.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import zlib
 from collections.abc import Callable, Mapping
@@ -121,20 +122,31 @@ class FetchedDoc:
         return None
 
 
+MAX_RETRY_AFTER = 24 * 3600.0
+_DELTA_SECONDS = re.compile(r"[0-9]{1,9}", re.ASCII)
+
+
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """``Retry-After`` as seconds from ``now``: delta-seconds or an HTTP date."""
+    """``Retry-After`` as seconds from ``now``: delta-seconds (ASCII digits only) or an HTTP
+    date, clamped to ``[0, MAX_RETRY_AFTER]``; ``None`` when absent or unreadable."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if _DELTA_SECONDS.fullmatch(value):
+        return min(float(value), MAX_RETRY_AFTER)
+    if value.isdigit() or not value.isascii():
+        return None  # too many digits, or non-ASCII digits such as "²"
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
+    try:
+        seconds = (when - now).total_seconds()
+    except OverflowError:
+        return MAX_RETRY_AFTER
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 def _connection_cause(exc: BaseException) -> str | None:

@@ -16,6 +16,8 @@ from watcher.config import FetchConfig, SourceConfig
 __all__ = ["PollHints", "adaptive_interval", "backoff_delay", "next_delay", "next_poll_time"]
 
 MIN_RETRY = 60.0
+MAX_RETRY_AFTER = 24 * 3600.0  # a server's Retry-After never blocks a source for longer
+_MAX_DOUBLINGS = 62  # 2**62 x any interval is beyond every cap; keeps the power finite
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +36,8 @@ def backoff_delay(interval: float, failures: int, cap: float) -> float:
     if failures <= 0:
         return interval
     cap = max(cap, MIN_RETRY)
-    return min(max(interval, MIN_RETRY) * 2.0 ** (failures - 1), cap)
+    doublings = min(failures - 1, _MAX_DOUBLINGS)
+    return min(max(interval, MIN_RETRY) * 2.0**doublings, cap)
 
 
 def adaptive_interval(published: Iterable[datetime | None], source: SourceConfig) -> float | None:
@@ -65,7 +68,7 @@ def next_delay(
         r = rng or random
         delay *= 1.0 + r.uniform(-cfg.jitter, cfg.jitter)
     if hints.retry_after is not None:
-        delay = max(delay, hints.retry_after)
+        delay = max(delay, min(hints.retry_after, max(cfg.backoff_cap, MAX_RETRY_AFTER)))
     return delay
 
 

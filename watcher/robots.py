@@ -22,7 +22,7 @@ MAX_ROBOTS = 512 * 1024
 
 def parse_robots(body: bytes) -> RobotFileParser:
     parser = RobotFileParser()
-    parser.parse(body.decode("utf-8", "replace").splitlines())
+    parser.parse(body.decode("utf-8-sig", "replace").splitlines())
     return parser
 
 

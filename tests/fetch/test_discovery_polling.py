@@ -104,6 +104,19 @@ def test_backoff_doubles_and_caps() -> None:
     assert backoff_delay(900, 50, 6 * 3600) == 21600
 
 
+@pytest.mark.parametrize("failures", [1024, 1025, 1030, 10**6, 10**18])
+def test_backoff_never_overflows_for_long_dead_feeds(failures: int) -> None:
+    # review2 #2: 2.0 ** (failures - 1) raised OverflowError from 1025 failures on
+    assert backoff_delay(900, failures, 6 * 3600) == 21600
+    assert next_delay(SRC, CFG, PollHints(failures=failures)) == 21600
+
+
+def test_huge_retry_after_is_clamped() -> None:
+    # review2 #3: a server cannot block a source for longer than a day (or the backoff cap)
+    assert next_delay(SRC, CFG, PollHints(retry_after=float("inf"))) == 24 * 3600
+    assert next_delay(SRC, CFG, PollHints(failures=3, retry_after=1e30)) == 24 * 3600
+
+
 def test_interval_bounds() -> None:
     assert next_delay(SRC, CFG, PollHints()) == 900
     assert next_delay(SRC, CFG, PollHints(min_interval=3600)) == 3600  # <ttl> / max-age

@@ -72,6 +72,33 @@ def test_parse_retry_after_forms() -> None:
     assert parse_retry_after(None, FIXED_NOW) is None
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("\u00b2", None),  # "²".isdigit() is True: float() of it raised ValueError
+        ("\u0661\u0662", None),  # Arabic-Indic digits
+        ("1" * 25, None),  # 25 digits: not a delta-seconds we accept
+        ("999999999", 24 * 3600.0),  # clamped to a day
+        ("Fri, 31 Dec 9999 23:59:59 GMT", 24 * 3600.0),
+        ("-5", None),
+    ],
+)
+def test_parse_retry_after_hostile_values(value: str, expected: float | None) -> None:
+    assert parse_retry_after(value, FIXED_NOW) == expected
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "1" * 25, "Fri, 31 Dec 9999 23:59:59 GMT"])
+async def test_hostile_retry_after_is_a_fetch_error(
+    http_server: LocalHTTPServer, fetcher: Fetcher, value: str
+) -> None:
+    # review2 #3: a 429 with a strange Retry-After is an ordinary FetchError, never a ValueError
+    http_server.routes["/limited"] = Route(b"", status=429, headers={"Retry-After": value})
+    with pytest.raises(FetchError) as info:
+        await fetcher.fetch(http_server.url("/limited"))
+    assert info.value.status == 429
+    assert info.value.retry_after is None or info.value.retry_after <= 24 * 3600
+
+
 async def test_permanent_and_temporary_redirects(
     http_server: LocalHTTPServer, fetcher: Fetcher
 ) -> None:
@@ -208,6 +235,20 @@ async def test_robots_txt_is_honoured(http_server: LocalHTTPServer, fetcher: Fet
         .headers.get("user-agent", "")
         .startswith("ai-news-watcher")
     )
+
+
+async def test_robots_txt_with_utf8_bom_is_honoured(
+    http_server: LocalHTTPServer, fetcher: Fetcher
+) -> None:
+    # review2 #6: the BOM glued to the first "User-agent" line made the whole file ignored
+    http_server.routes["/robots.txt"] = Route(
+        "\ufeffUser-agent: *\nDisallow: /private/\n".encode(), content_type="text/plain"
+    )
+    http_server.routes["/private/a"] = Route(b"secret")
+    http_server.routes["/public/a"] = Route(b"hello")
+    with pytest.raises(FetchError, match=r"robots\.txt"):
+        await fetcher.fetch(http_server.url("/private/a"), check_robots=True)
+    assert (await fetcher.fetch(http_server.url("/public/a"), check_robots=True)).body == b"hello"
 
 
 async def test_missing_robots_txt_allows_everything(
