@@ -73,7 +73,7 @@ class Store(Protocol):
     def known_article(self, canonical_url: str, guid: str | None = None) -> int | None:
         """The id of a stored article with this canonical URL (or GUID), else ``None``.
         Used to skip fetching pages already stored. URLs under which a duplicate of a stored
-        article was seen count too."""
+        article was seen, and its ``aliases``, count too."""
 
     def add_article_source(self, article_id: int, source: str, now: datetime) -> None:
         """Remember that ``source`` also carried an already stored article (idempotent); also
@@ -84,6 +84,15 @@ class Store(Protocol):
 
     def add_article_sources(self, article_ids: Sequence[int], source: str, now: datetime) -> None:
         """:meth:`add_article_source` for several articles, in one transaction."""
+
+    def note_page_failures(
+        self, failures: Sequence[tuple[str, str]], now: datetime
+    ) -> list[tuple[int, datetime]]:
+        """Count one more failed attempt (temporary cause) of each ``(key, error)``; returns
+        ``(attempts, first_failed_at)`` of each, in order."""
+
+    def clear_page_failures(self, keys: Sequence[str]) -> None:
+        """Forget the failed attempts of these pages."""
 
     def record_articles(
         self, items: Sequence[ArticleBatchItem], now: datetime

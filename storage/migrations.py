@@ -213,8 +213,28 @@ END""",
         db.execute(statement)
 
 
+def _m004_article_urls_page_retries(db: Database) -> None:
+    """``article_urls``: more canonical URLs of a stored article (e.g. a feed link that
+    redirected to it), so the next poll finds the item without fetching it again.
+    ``page_retries``: article pages whose fetch failed for a temporary cause, retried on later
+    polls before the item falls back to its feed text."""
+    for statement in (
+        "CREATE TABLE IF NOT EXISTS article_urls (canonical_url TEXT PRIMARY KEY,"
+        " article_id INTEGER NOT NULL REFERENCES articles(id))",
+        "CREATE INDEX IF NOT EXISTS idx_article_urls_article_id ON article_urls (article_id)",
+        "CREATE TABLE IF NOT EXISTS page_retries (key TEXT PRIMARY KEY,"
+        " attempts INTEGER NOT NULL, first_failed_at TEXT NOT NULL, last_error TEXT)",
+    ):
+        db.execute(statement)
+
+
 #: Every migration, oldest first. The schema version is ``len(MIGRATIONS)``.
-MIGRATIONS: list[Migration] = [_m001_initial, _m002_alert_leases, _m003_deferred_search_index]
+MIGRATIONS: list[Migration] = [
+    _m001_initial,
+    _m002_alert_leases,
+    _m003_deferred_search_index,
+    _m004_article_urls_page_retries,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

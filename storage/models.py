@@ -52,7 +52,8 @@ class SourceState:
 
 @dataclass(frozen=True, slots=True)
 class SourceUpdate:
-    """Changes to a source's state after a fetch; ``None`` fields are left unchanged."""
+    """Changes to a source's state after a fetch; ``None`` fields are left unchanged, an empty
+    ``etag``/``last_modified`` clears the stored one (the server stopped sending it)."""
 
     url: str | None = None
     etag: str | None = None
@@ -96,6 +97,9 @@ class NewArticle:
     extraction: Extraction = "fulltext"
     extraction_note: str | None = None
     content_hash: str | None = None
+    #: more canonical URLs of this article (e.g. the feed's link before a redirect):
+    #: :meth:`Store.known_articles` finds the article under them too
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

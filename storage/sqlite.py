@@ -319,9 +319,9 @@ class SQLiteStore:
         if update.url is not None:
             changes["url"] = update.url
         if update.etag is not None:
-            changes["etag"] = update.etag
+            changes["etag"] = update.etag or None
         if update.last_modified is not None:
-            changes["last_modified"] = update.last_modified
+            changes["last_modified"] = update.last_modified or None
         if update.next_poll_at is not None:
             changes["next_poll_at"] = iso(update.next_poll_at)
         if update.retired is not None:
@@ -426,6 +426,7 @@ class SQLiteStore:
                 " ORDER BY article_id LIMIT 1",
                 canonical_url,
             ),
+            ("SELECT article_id FROM article_urls WHERE canonical_url = ?", canonical_url),
             ("SELECT id FROM articles WHERE guid = ? ORDER BY id LIMIT 1", guid or ""),
         )
         for sql, value in queries:
@@ -450,6 +451,7 @@ class SQLiteStore:
         guids = list(dict.fromkeys(g for _, g in keys if g))
         by_url: dict[str, int] = {}
         by_alias: dict[str, int] = {}
+        by_alias_url: dict[str, int] = {}
         by_guid: dict[str, int] = {}
         lookups = (
             (
@@ -464,6 +466,11 @@ class SQLiteStore:
                 urls,
                 by_alias,
             ),
+            (
+                "SELECT canonical_url, article_id FROM article_urls WHERE canonical_url IN ({})",
+                urls,
+                by_alias_url,
+            ),
             ("SELECT guid, min(id) FROM articles WHERE guid IN ({}) GROUP BY guid", guids, by_guid),
         )
         with self._read() as conn:
@@ -474,7 +481,11 @@ class SQLiteStore:
                         out[key] = int(found)
         result: list[int | None] = []
         for canon, guid in keys:
-            found_id = (by_url.get(canon) or by_alias.get(canon)) if canon else None
+            found_id = (
+                (by_url.get(canon) or by_alias.get(canon) or by_alias_url.get(canon))
+                if canon
+                else None
+            )
             if found_id is None and guid:
                 found_id = by_guid.get(guid)
             result.append(found_id)
@@ -540,6 +551,7 @@ class SQLiteStore:
         existing = self._find_duplicate(article, fingerprint)
         if existing is not None:
             self._add_source(existing, article.source, article.url, now, article.canonical_url)
+            self._add_aliases(existing, article)
             return ArticleOutcome(article_id=existing, created=False)
         cur = conn.execute(
             "INSERT INTO articles (url, canonical_url, source, title, text, guid, summary,"
@@ -570,6 +582,7 @@ class SQLiteStore:
             " first_seen_at) VALUES (?, ?, ?, ?, ?)",
             (article_id, article.source, article.url, article.canonical_url or None, stamp),
         )
+        self._add_aliases(article_id, article)
         muted = set(muted_rules)
         if matches:
             conn.executemany(
@@ -598,6 +611,50 @@ class SQLiteStore:
         return ArticleOutcome(
             article_id=article_id, created=True, alert_ids=tuple(r[0] for r in alert_rows)
         )
+
+    def _add_aliases(self, article_id: int, article: NewArticle) -> None:
+        aliases = [a for a in dict.fromkeys(article.aliases) if a and a != article.canonical_url]
+        if aliases:
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO article_urls (canonical_url, article_id) VALUES (?, ?)",
+                [(a, article_id) for a in aliases],
+            )
+
+    # -- article pages that failed for a temporary cause -----------------------------------
+    @_guarded
+    def note_page_failures(
+        self, failures: Sequence[tuple[str, str]], now: datetime
+    ) -> list[tuple[int, datetime]]:
+        """Count one more failed attempt for each ``(key, error)`` (key: the page's canonical
+        URL) and return ``(attempts, first_failed_at)`` of each, in order."""
+        stamp = iso(now)
+        out: list[tuple[int, datetime]] = []
+        with self._write() as conn:
+            for key, error in failures:
+                conn.execute(
+                    "INSERT INTO page_retries (key, attempts, first_failed_at, last_error)"
+                    " VALUES (?, 1, ?, ?) ON CONFLICT(key) DO UPDATE SET"
+                    " attempts = attempts + 1, last_error = excluded.last_error",
+                    [key, stamp, error],
+                )
+                row = conn.execute(
+                    "SELECT attempts, first_failed_at FROM page_retries WHERE key = ?", [key]
+                ).fetchone()
+                out.append((int(row[0]), _rows.dt_required(row[1])))
+        return out
+
+    @_guarded
+    def clear_page_failures(self, keys: Sequence[str]) -> None:
+        """Forget the failed attempts of these pages (fetched or given up on)."""
+        keys = [k for k in dict.fromkeys(keys) if k]
+        if not keys:
+            return
+        with self._write() as conn:
+            for i in range(0, len(keys), _CHUNK):
+                chunk = keys[i : i + _CHUNK]
+                conn.execute(
+                    f"DELETE FROM page_retries WHERE key IN ({','.join('?' * len(chunk))})", chunk
+                )
 
     def _index_pending(self) -> int:
         with self._write() as conn:
