@@ -135,6 +135,13 @@ class _Doc:
             )
         return self._amounts[field]
 
+    def distance(self, x: Span, y: Span) -> int:
+        """Words between two spans of the same field (0 when they overlap)."""
+        if x[1] < y[2] and y[1] < x[2]:
+            return 0
+        a, b = (x[2], y[1]) if x[1] <= y[1] else (y[2], x[1])
+        return gap_units(self.norm[x[0]].text, a, b)
+
     def near(self, x: Span, y: Span, within: int) -> bool:
         if x[0] != y[0]:
             return False
@@ -214,8 +221,10 @@ class RuleSet:
     def _collect_scope(self, scope: Scope) -> None:
         if scope.fields:
             self._fields.update(scope.fields)
-        for veto, _ in scope.unless:
+        for veto, _, rival in scope.unless:
             self._collect(veto)
+            if rival is not None:
+                self._collect(rival)
 
     def _collect(self, node: Node) -> None:
         if isinstance(node, TermsNode):
@@ -276,18 +285,36 @@ class RuleSet:
     ) -> list[Span]:
         allowed = scope.fields or fields
         spans = [s for s in spans if s[0] in allowed]
-        for node, within in scope.unless:
+        every = ("title", "text", "url", "source")
+        for node, within, rival in scope.unless:
             if not spans:
                 break
-            ok, veto = self._eval(st, node, ("title", "text", "url", "source"))
-            if ok and veto:
-                index = _SpanIndex(veto)
-                spans = [
-                    s
-                    for s in spans
-                    if not index.overlapping(s)
-                    and not any(st.near(s, v, within) for v in index.closest(s))
+            ok, veto = self._eval(st, node, every)
+            if not (ok and veto):
+                continue
+            index = _SpanIndex(veto)
+            rivals: _SpanIndex | None = None
+            if rival is not None:
+                r_ok, r_spans = self._eval(st, rival, every)
+                rivals = _SpanIndex(r_spans) if r_ok and r_spans else None
+            kept = []
+            for s in spans:
+                near = [
+                    v for v in (*index.overlapping(s), *index.closest(s)) if st.near(s, v, within)
                 ]
+                if near and rivals is not None:
+                    # the veto holds only where it is strictly closer than the rival
+                    best = min(st.distance(s, v) for v in near)
+                    rival_near = [
+                        r
+                        for r in (*rivals.overlapping(s), *rivals.closest(s))
+                        if r[0] == s[0] and not _same(r, s)
+                    ]
+                    if rival_near and min(st.distance(s, r) for r in rival_near) <= best:
+                        near = []
+                if not near:
+                    kept.append(s)
+            spans = kept
         return spans
 
     def _eval(self, st: _Doc, node: Node, fields: tuple[str, ...]) -> Result:
@@ -466,6 +493,10 @@ class RuleSet:
                 )
             )
         return tuple(out)
+
+
+def _same(x: Span, y: Span) -> bool:
+    return x[0] == y[0] and x[1] == y[1] and x[2] == y[2]
 
 
 def _needs_terms(node: Node) -> bool:

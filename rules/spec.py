@@ -31,7 +31,9 @@ class Scope:
     """Modifiers every leaf accepts: field scope and an ``unless`` veto near each occurrence."""
 
     fields: tuple[Field, ...] | None = None
-    unless: tuple[tuple[Node, int], ...] = ()  # (veto condition, within N words)
+    # (veto condition, within N words, rival or None): with a rival, a veto occurrence counts
+    # only when it is closer to the occurrence than every occurrence of the rival.
+    unless: tuple[tuple[Node, int, Node | None], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +162,7 @@ def _scope(ctx: _Ctx, table: dict[str, Any], path: str) -> Scope:
     within = DEFAULT_UNLESS_WITHIN
     if "unless_within" in table:
         within = _int(ctx, table["unless_within"], f"{path}.unless_within")
-    vetoes: list[tuple[Node, int]] = []
+    vetoes: list[tuple[Node, int, Node | None]] = []
     raw = table.get("unless")
     if isinstance(raw, list) and raw and all(isinstance(v, dict) for v in raw):
         # Several vetoes, each with its own distance: [{ entity = "x", within = 2 }, ...]
@@ -171,9 +173,14 @@ def _scope(ctx: _Ctx, table: dict[str, Any], path: str) -> Scope:
                 if "within" in item
                 else within
             )
-            vetoes.append((_node(ctx, item, f"{path}.unless[{i}]"), w))
+            rival = (
+                _node(ctx, item.pop("closer_than"), f"{path}.unless[{i}].closer_than")
+                if "closer_than" in item
+                else None
+            )
+            vetoes.append((_node(ctx, item, f"{path}.unless[{i}]"), w, rival))
     elif raw is not None:
-        vetoes.append((_node(ctx, raw, f"{path}.unless"), within))
+        vetoes.append((_node(ctx, raw, f"{path}.unless"), within, None))
     return Scope(fields, tuple(vetoes))
 
 
