@@ -38,27 +38,65 @@ class ParsedFeed:
     language: str | None = None
 
 
+# Every pattern here is linear on hostile input: tag patterns stop at the next "<" (so a run of
+# "<" with no ">" is not rescanned to the end for each one), each unclosed <script>/<style> is
+# looked for once, and whitespace runs are squashed line by line, not with a backtracking regex.
 _BLOCK = re.compile(
-    r"</?(?:p|div|br|li|ul|ol|h[1-6]|tr|table|blockquote|section|article|pre|hr)\b[^>]*>", re.I
+    r"</?(?:p|div|br|li|ul|ol|h[1-6]|tr|table|blockquote|section|article|pre|hr)\b[^<>]*>", re.I
 )
-_TAG = re.compile(r"<[^>]+>")
+_TAG = re.compile(r"<[^<>]+>")
 _WS = re.compile(r"[ \t\r\f\v\u00a0]+")
-_NL = re.compile(r"\s*\n\s*")
+_RAW_OPEN = re.compile(r"<(script|style)\b", re.I)
+_RAW_CLOSE = {
+    "script": re.compile(r"</script\s*>", re.I),
+    "style": re.compile(r"</style\s*>", re.I),
+}
+
+
+def _drop_raw_text(value: str) -> str:
+    """``value`` without ``<script>``/``<style>`` elements (each up to its first closing tag).
+    An opening tag with no closing tag after it is left alone, as are all later ones of its
+    kind, so each closing tag is searched for at most once per opening that has one."""
+    parts: list[str] = []
+    pos = 0
+    search = 0
+    unclosed: set[str] = set()
+    while (start := _RAW_OPEN.search(value, search)) is not None:
+        kind = start.group(1).lower()
+        if kind in unclosed:
+            search = start.end()
+            continue
+        close = _RAW_CLOSE[kind].search(value, start.end())
+        if close is None:
+            unclosed.add(kind)
+            search = start.end()
+            continue
+        parts.append(value[pos : start.start()])
+        parts.append(" ")
+        pos = search = close.end()
+    parts.append(value[pos:])
+    return "".join(parts)
+
+
+def _squash(text: str) -> str:
+    """Runs of spaces become one space; whitespace around line breaks and blank lines go."""
+    lines = (line.strip() for line in _WS.sub(" ", text).split("\n"))
+    return "\n".join(line for line in lines if line)
 
 
 def html_to_text(value: str | None) -> str:
-    """Plain text of an HTML fragment (block elements become line breaks)."""
+    """Plain text of an HTML fragment (block elements become line breaks). Linear time."""
     if not value:
         return ""
     if "<" not in value and "&" not in value:
-        return _NL.sub("\n", _WS.sub(" ", value)).strip()
+        return _squash(value)
     import html
 
-    text = re.sub(r"<(script|style)\b.*?</\1\s*>", " ", value, flags=re.I | re.S)
+    text = _drop_raw_text(value) if "<" in value else value
     text = _BLOCK.sub("\n", text)
     text = _TAG.sub("", text)
     text = html.unescape(text)
-    return _NL.sub("\n", _WS.sub(" ", text)).strip()
+    return _squash(text)
 
 
 def _utc(struct: Any) -> datetime | None:
@@ -366,15 +404,57 @@ def _json_date(value: Any) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _str(value: Any) -> str | None:
+    """``value`` when it is a string, else ``None`` (JSON Feed fields of the wrong type)."""
+    return value if isinstance(value, str) else None
+
+
+def _json_item(it: dict[str, Any], url: str, lang: str | None) -> FeedItem | None:
+    """One JSON Feed item, or ``None`` when its id or link is not usable (wrong type, bad URL).
+    Text fields of the wrong type are treated as absent."""
+    raw_id = it.get("id")
+    if raw_id is None:
+        guid = None
+    elif isinstance(raw_id, str) or (isinstance(raw_id, int) and not isinstance(raw_id, bool)):
+        guid = str(raw_id)
+    else:
+        return None
+    links = [it.get("url"), it.get("external_url")]
+    if any(v is not None and not isinstance(v, str) for v in links):
+        return None
+    link = next((v for v in links if v), None)
+    try:
+        full = urljoin(url, link) if link else None
     except ValueError:
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    authors = it.get("authors")
+    if not isinstance(authors, list):
+        authors = [it["author"]] if isinstance(it.get("author"), dict) else []
+    author = next((a["name"] for a in authors if isinstance(a, dict) and _str(a.get("name"))), None)
+    content = html_to_text(_str(it.get("content_html"))) or html_to_text(
+        _str(it.get("content_text"))
+    )
+    return FeedItem(
+        guid=guid,
+        url=full,
+        title=html_to_text(_str(it.get("title"))),
+        summary=html_to_text(_str(it.get("summary"))),
+        content=content,
+        published=_json_date(it.get("date_published") or it.get("date_modified")),
+        author=author,
+        language=it["language"] if isinstance(it.get("language"), str) else lang,
+    )
 
 
 def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
     try:
         data = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ParseError(f"{url}: not a feed: invalid JSON ({exc})") from exc
     if not isinstance(data, dict) or not str(data.get("version", "")).startswith(
         "https://jsonfeed.org/version/"
@@ -383,36 +463,15 @@ def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
     raw_items = data.get("items")
     if not isinstance(raw_items, list):
         raise ParseError(f"{url}: not a feed: JSON Feed without items")
-    lang = data.get("language") if isinstance(data.get("language"), str) else None
-    items = []
-    for it in raw_items:
-        if not isinstance(it, dict):
-            continue
-        link = it.get("url") or it.get("external_url")
-        authors = it.get("authors") or (
-            [it["author"]] if isinstance(it.get("author"), dict) else []
-        )
-        author = next(
-            (a.get("name") for a in authors if isinstance(a, dict) and a.get("name")), None
-        )
-        content = html_to_text(it.get("content_html")) or html_to_text(it.get("content_text"))
-        guid = it.get("id")
-        items.append(
-            FeedItem(
-                guid=str(guid) if guid is not None else None,
-                url=urljoin(url, str(link)) if link else None,
-                title=html_to_text(str(it.get("title") or "")),
-                summary=html_to_text(str(it.get("summary") or "")),
-                content=content,
-                published=_json_date(it.get("date_published") or it.get("date_modified")),
-                author=author,
-                language=it.get("language") if isinstance(it.get("language"), str) else lang,
-            )
-        )
-    link = data.get("home_page_url")
+    lang = _str(data.get("language"))
+    items = [
+        item
+        for it in raw_items
+        if isinstance(it, dict) and (item := _json_item(it, url, lang)) is not None
+    ]
     return ParsedFeed(
-        title=str(data.get("title") or ""),
-        link=str(link) if link else None,
+        title=_str(data.get("title")) or "",
+        link=_str(data.get("home_page_url")) or None,
         ttl=None,
         items=tuple(items),
         language=lang,
