@@ -65,6 +65,7 @@ class SitemapEntry:
 class Sitemap:
     entries: tuple[SitemapEntry, ...]
     sitemaps: tuple[str, ...]  # child sitemaps of a sitemap index
+    sitemap_lastmods: tuple[datetime | None, ...] = ()  # their <lastmod>, same order
 
 
 def _host(url: str) -> str:
@@ -182,6 +183,7 @@ def parse_sitemap(body: bytes, url: str) -> Sitemap:
         raise ParseError(f"{url}: not a sitemap")
     entries: list[SitemapEntry] = []
     children: list[str] = []
+    child_dates: list[datetime | None] = []
     for node in root:
         kind = _local(node.tag)
         fields: dict[str, str] = {}
@@ -195,6 +197,7 @@ def parse_sitemap(body: bytes, url: str) -> Sitemap:
         loc = urljoin(url, loc)
         if kind == "sitemap":
             children.append(loc)
+            child_dates.append(_date(fields.get("lastmod")))
         elif kind == "url":
             entries.append(
                 SitemapEntry(
@@ -204,7 +207,7 @@ def parse_sitemap(body: bytes, url: str) -> Sitemap:
                     fields.get("language"),
                 )
             )
-    return Sitemap(tuple(entries), tuple(children))
+    return Sitemap(tuple(entries), tuple(children), tuple(child_dates))
 
 
 def find_feed_links(body: bytes, base_url: str) -> list[str]:

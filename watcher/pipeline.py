@@ -38,7 +38,10 @@ log = logging.getLogger("watcher.poll")
 T = TypeVar("T")
 Status = Literal["ok", "not_modified", "error", "skipped"]
 
-MAX_SITEMAP_CHILDREN = 5
+MAX_SITEMAP_CHILDREN = 5  # children of a sitemap index fetched per level, newest first
+MAX_SITEMAP_FETCHES = 10  # child sitemaps fetched per poll in all (index -> index -> urlset)
+PAGE_RETRY_ATTEMPTS = 3  # failed page fetches (temporary cause) before using the feed text
+PAGE_RETRY_WINDOW = timedelta(hours=2)  # ... or this long after the first failure
 MAX_ITEMS_PER_SOURCE = 200
 PAGES_PER_JOB = 8  # pages fetched together and extracted in one pool job
 INDEX_EVERY = 1000  # new articles between bulk search-index updates (and at the end of a poll)
@@ -198,12 +201,51 @@ class _Item:
         )
 
 
+def _newest_children(indexes: Sequence[Any], limit: int) -> list[str]:
+    """Up to MAX_SITEMAP_CHILDREN child sitemaps of each index, newest ``<lastmod>`` first
+    (undated ones after the dated, in document order), ``limit`` in all, each URL once."""
+    picked: dict[str, None] = {}
+    for index in indexes:
+        dates = list(index.sitemap_lastmods) + [None] * len(index.sitemaps)
+        ranked = sorted(
+            zip(index.sitemaps, dates, strict=False),
+            key=lambda c: c[1].timestamp() if c[1] is not None else float("-inf"),
+            reverse=True,
+        )
+        for url, _ in ranked[:MAX_SITEMAP_CHILDREN]:
+            picked.setdefault(url)
+    return list(picked)[:limit]
+
+
+@dataclass(frozen=True, slots=True)
+class _PageFailure:
+    reason: str
+    temporary: bool
+
+
+class _Held:
+    """Marks an item left for a later poll."""
+
+
+_HELD = _Held()
+# FetchError reasons (without an HTTP status) that another attempt will not change
+_PERMANENT_REASONS = (
+    "too many redirects",
+    "body larger",
+    "decompressed body larger",
+    "unsupported Content-Encoding",
+    "corrupt compressed body",
+)
+
+
 @dataclass
 class _Counts:
     new: int = 0
     matched: int = 0
     alerts: int = 0
+    held: int = 0  # items left for a later poll (their page failed for a temporary cause)
     notes: list[str] = field(default_factory=list)
+    done_keys: list[str] = field(default_factory=list)  # pages whose retry count can go
 
 
 class Poller:
@@ -322,9 +364,23 @@ class Poller:
             raise
         except Exception as exc:  # a bug must not stop the other sources
             log.exception("source %s: unexpected error", source.name)
-            return self._failed(
-                source, source.url, now, started, f"internal error: {exc!r}", None, None, False
+            return self._failed_safely(source, now, started, f"internal error: {exc!r}")
+
+    def _failed_safely(
+        self, source: SourceConfig, now: datetime, started: float, reason: str
+    ) -> SourceReport:
+        """The last resort after a bug: record the failure if possible, and never raise (the
+        other sources of the poll must still be reported), nor let the source be due at once."""
+        try:
+            return self._failed(source, source.url, now, started, reason, None, None, False)
+        except Exception:
+            log.exception("source %s: recording the failure failed too", source.name)
+        with contextlib.suppress(Exception):
+            self._next[source.name] = now + timedelta(
+                seconds=max(self.config.fetch.backoff_cap, 60.0)
             )
+        ms = int((time.perf_counter() - started) * 1000)
+        return SourceReport(source.name, "error", reason, url=source.url, duration_ms=ms)
 
     async def _poll_source(
         self, source: SourceConfig, now: datetime, started: float
@@ -389,13 +445,17 @@ class Poller:
 
         if isinstance(parsed, Sitemap):
             entries = list(parsed.entries)
-            for child in parsed.sitemaps[:MAX_SITEMAP_CHILDREN]:
-                try:
-                    cdoc = await self.fetcher.fetch(child, check_robots=True)  # type: ignore[union-attr]
-                    sub = await self._run(_parse_job, "sitemap", cdoc.body, {}, cdoc.url)
+            budget = MAX_SITEMAP_FETCHES
+            level = [parsed]
+            for _ in range(2):  # the index's children, and theirs if they are indexes too
+                children = _newest_children(level, min(budget, MAX_SITEMAP_CHILDREN * len(level)))
+                budget -= len(children)
+                subs = await asyncio.gather(*(self._child_sitemap(source, c) for c in children))
+                level = [sub for sub in subs if sub is not None]
+                for sub in level:
                     entries.extend(sub.entries)
-                except (FetchError, ParseError) as exc:
-                    log.info("source %s: child sitemap %s skipped: %s", source.name, child, exc)
+                if budget <= 0:
+                    break
             entries.sort(key=lambda e: e.lastmod.timestamp() if e.lastmod else 0.0, reverse=True)
             return [
                 _Item(e.url, None, e.title, published=e.lastmod, language=e.language)
@@ -404,11 +464,19 @@ class Poller:
         links: list[Link] = parsed
         return [_Item(link.url, None, link.title) for link in links[:MAX_ITEMS_PER_SOURCE]], None
 
+    async def _child_sitemap(self, source: SourceConfig, url: str) -> Any:
+        try:
+            doc = await self.fetcher.fetch(url, check_robots=True)  # type: ignore[union-attr]
+            return await self._run(_parse_job, "sitemap", doc.body, {}, doc.url)
+        except (FetchError, ParseError) as exc:
+            log.info("source %s: child sitemap %s skipped: %s", source.name, url, exc)
+            return None
+
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
-        if self._workers <= 0:
-            return await asyncio.to_thread(fn, *args)
         try:
+            if self._workers <= 0:
+                return await asyncio.to_thread(fn, *args)
             if self._executor is None:
                 # start the pool in a thread (once): the event loop keeps fetching meanwhile
                 if self._pool_start is None:
@@ -428,8 +496,8 @@ class Poller:
             return await loop.run_in_executor(self._executor, fn, *args)
         except (ParseError, ExtractionError):
             raise
-        except Exception as exc:  # BrokenProcessPool, pickling problems, worker crash
-            if "Broken" in type(exc).__name__:
+        except Exception as exc:  # a parser bug, BrokenProcessPool, pickling, worker crash
+            if "Broken" in type(exc).__name__ and self._workers > 0:
                 if self._executor is not None:
                     self._executor.shutdown(wait=False, cancel_futures=True)
                 self._executor = None  # a fresh pool starts on the next job
@@ -447,12 +515,16 @@ class Poller:
         muted_rules = {m.target for m in mutes if m.kind == "rule"}
         todo = await self._db(self._unknown_items, source, items, now)
         chunks = [todo[i : i + PAGES_PER_JOB] for i in range(0, len(todo), PAGES_PER_JOB)]
-        prepared = await asyncio.gather(*(self._prepare_chunk(source, c, counts) for c in chunks))
+        prepared = await asyncio.gather(
+            *(self._prepare_chunk(source, c, counts, now) for c in chunks)
+        )
         ready = [p for chunk in prepared for p in chunk if p is not None]
         if not ready:
             return counts
         all_matches = await self._match([doc for _, doc in ready])
         await self._db(self._record_all, ready, all_matches, now, source_muted, muted_rules, counts)
+        if counts.done_keys:  # their earlier failed attempts (if any) are history
+            await self._db(self.store.clear_page_failures, counts.done_keys)
         return counts
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:
@@ -519,17 +591,24 @@ class Poller:
         return [self.ruleset.match(d) for d in docs]
 
     async def _prepare_chunk(
-        self, source: SourceConfig, chunk: list[tuple[_Item, str | None]], counts: _Counts
+        self,
+        source: SourceConfig,
+        chunk: list[tuple[_Item, str | None]],
+        counts: _Counts,
+        now: datetime,
     ) -> list[tuple[NewArticle, Document] | None]:
         """Fetch a few pages concurrently, extract them in ONE pool job (few round trips keep
-        the event loop free), then build the articles (feed text as fallback)."""
+        the event loop free), then build the articles (feed text as fallback). A page that
+        failed for a temporary cause leaves its item for the next polls, up to
+        PAGE_RETRY_ATTEMPTS failures or PAGE_RETRY_WINDOW, before the feed text is used."""
         needs_page = source.kind != "feed" or source.fulltext
         if not needs_page:
             return [
                 self._build(source, it, canon, None, None, it.url, counts) for it, canon in chunk
             ]
         async with self._chunk_slots:
-            fetched = await asyncio.gather(*(self._fetch_page(it) for it, _ in chunk))
+            attempts = await asyncio.gather(*(self._fetch_page(it) for it, _ in chunk))
+            fetched = await self._hold_temporary(chunk, attempts, counts, now)
             pages = [(d.body, d.url, d.content_type) for d in fetched if isinstance(d, FetchedDoc)]
             results: list[ExtractedArticle | str] = []
             if pages:
@@ -537,9 +616,13 @@ class Poller:
                     results = await self._run(_extract_many_job, pages)
                 except ExtractionError as exc:
                     results = [str(exc)] * len(pages)
-        out = []
+        out: list[tuple[NewArticle, Document] | None] = []
         it_results = iter(results)
         for (item, canon), doc in zip(chunk, fetched, strict=True):
+            if isinstance(doc, _Held):
+                out.append(None)
+                continue
+            counts.done_keys.append(canon or item.url or "")
             if isinstance(doc, FetchedDoc):
                 res = next(it_results)
                 if isinstance(res, ExtractedArticle):
@@ -547,16 +630,72 @@ class Poller:
                 else:
                     out.append(self._build(source, item, canon, None, res, doc.url, counts))
             else:
-                out.append(self._build(source, item, canon, None, doc, item.url, counts))
+                reason = doc.reason if doc is not None else None
+                out.append(self._build(source, item, canon, None, reason, item.url, counts))
         return out
 
-    async def _fetch_page(self, item: _Item) -> FetchedDoc | str | None:
+    async def _fetch_page(self, item: _Item) -> FetchedDoc | _PageFailure | None:
         if not item.url:
             return None
         try:
             return await self.fetcher.fetch(item.url, check_robots=True)  # type: ignore[union-attr]
         except FetchError as exc:
-            return str(exc)
+            return _PageFailure(str(exc), self._temporary(exc))
+
+    def _temporary(self, exc: FetchError) -> bool:
+        """Might a later attempt fetch this page? (timeouts, refused connections, 429, 5xx,
+        a host blocked by its Retry-After, an unreachable robots.txt)"""
+        if exc.permanent:
+            return False
+        if exc.status is not None:
+            return exc.status in (408, 425, 429) or exc.status >= 500
+        if exc.reason.startswith("disallowed by robots"):
+            return self._robots_unreachable(exc.url)
+        return not exc.reason.startswith(_PERMANENT_REASONS)
+
+    def _robots_unreachable(self, url: str) -> bool:
+        """Whether ``url``'s host is refused only because its robots.txt could not be fetched
+        (RobotsCache then disallows everything for a short while). Reads the cache's state:
+        ``watcher.robots`` has no public API for this yet."""
+        from urllib.parse import urlsplit
+
+        from watcher.robots import _DisallowAll
+
+        parts = urlsplit(url)
+        rules = getattr(getattr(self.fetcher, "_robots", None), "_rules", None)
+        entry = rules.get(f"{parts.scheme}://{parts.netloc}") if isinstance(rules, dict) else None
+        return entry is not None and isinstance(entry[1], _DisallowAll)
+
+    async def _hold_temporary(
+        self,
+        chunk: list[tuple[_Item, str | None]],
+        fetched: list[FetchedDoc | _PageFailure | None],
+        counts: _Counts,
+        now: datetime,
+    ) -> list[FetchedDoc | _PageFailure | _Held | None]:
+        """Replace temporary failures still worth retrying by ``_HELD`` (counted in the
+        store); the ones out of retries become plain failures with the attempts noted."""
+        failed = [
+            (i, canon or item.url or "", doc)
+            for i, ((item, canon), doc) in enumerate(zip(chunk, fetched, strict=True))
+            if isinstance(doc, _PageFailure) and doc.temporary
+        ]
+        out: list[FetchedDoc | _PageFailure | _Held | None] = list(fetched)
+        if not failed:
+            return out
+        seen = await self._db(
+            self.store.note_page_failures, [(key, doc.reason) for _, key, doc in failed], now
+        )
+        for (i, _, doc), (attempts, first) in zip(failed, seen, strict=True):
+            if attempts < PAGE_RETRY_ATTEMPTS and now - first < PAGE_RETRY_WINDOW:
+                out[i] = _HELD
+                counts.held += 1
+                counts.notes.append(f"{doc.reason} (attempt {attempts}; retried next poll)")
+            else:
+                out[i] = _PageFailure(
+                    f"{doc.reason} (temporary, gave up after {attempts} attempts)", False
+                )
+        return out
 
     def _build(
         self,
@@ -594,9 +733,12 @@ class Poller:
             author = item.author or extracted.author
             site_name = extracted.site_name
         url = final_url or item.url or ""
+        article_canon = (canon or "") if url == item.url else canonical_url(url)
         article = NewArticle(
             url=url,
-            canonical_url=(canon or "") if url == item.url else canonical_url(url),
+            canonical_url=article_canon,
+            # a link that redirected: remembered so the next poll knows it without a fetch
+            aliases=(canon,) if canon and canon != article_canon else (),
             source=source.name,
             title=title,
             text=text,
@@ -630,16 +772,16 @@ class Poller:
         self._hints[source.name] = hints
         nxt = next_poll_time(source, self.config.fetch, hints, now)
         self._next[source.name] = nxt
+        etag = modified = None  # a 304 keeps the stored validators
+        if status == "ok":  # "" clears validators the server stopped sending; items held
+            # back for a page retry need a full GET next time (a 304 would not list them again)
+            etag = "" if counts.held else doc.etag or ""
+            modified = "" if counts.held else doc.last_modified or ""
         self.store.record_poll(
             FetchLogEntry(
                 source.name, doc.url, now, status, doc.status, None, ms, n_items, counts.new
             ),
-            SourceUpdate(
-                url=new_url,
-                etag=doc.etag if status == "ok" else None,
-                last_modified=doc.last_modified if status == "ok" else None,
-                next_poll_at=nxt,
-            ),
+            SourceUpdate(url=new_url, etag=etag, last_modified=modified, next_poll_at=nxt),
         )
         return SourceReport(
             source.name,
