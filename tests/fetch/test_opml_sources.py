@@ -4,14 +4,18 @@ export, list with health)."""
 from __future__ import annotations
 
 import json
+import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.support.servers import LocalHTTPServer, Route
 from watcher.cli import main
+from watcher.cli.sources_cmd import _toml_str
 from watcher.config import load_config
 from watcher.errors import ParseError
 from watcher.opml import OpmlSource, parse_opml, source_name, unique_names, write_opml
@@ -100,6 +104,51 @@ def test_import_then_export(cfg_file: Path, tmp_path: Path) -> None:
     assert out.exit_code == 0
     urls = {e.url for e in parse_opml(out.output.encode())}
     assert urls == {s.url for s in load_config(cfg_file).sources}
+
+
+MIXED = """<?xml version="1.0"?><opml version="2.0"><head/><body>
+<outline text="Tech">
+  <outline text="Good" xmlUrl="https://good.example.org/feed"/>
+  <outline text="Emoji \U0001f600" xmlUrl="https://emoji.example.org/\U0001f600/feed?q=&quot;a\\b&quot;"/>
+</outline>
+<outline text="Podcast" xmlUrl="feed://pod.example.org/rss"/>
+<outline text="Wrapped" xmlUrl="feed:https://wrapped.example.org/rss"/>
+<outline text="Ftp" xmlUrl="ftp://files.example.org/rss"/>
+<outline text="Script" xmlUrl="javascript:alert(1)"/>
+<outline text="No host" xmlUrl="http:///feed"/>
+<outline text="Bad port" xmlUrl="http://bad.example.org:99999/feed"/>
+<outline text="Again" xmlUrl="https://existing.example.org/feed"/>
+</body></opml>
+""".encode()
+
+
+def test_import_skips_invalid_outlines_and_keeps_the_rest(cfg_file: Path, tmp_path: Path) -> None:
+    # review2 #8: one bad outline (feed://, ftp:, ...) or a non-BMP character used to roll back
+    # the whole import
+    opml = tmp_path / "mixed.opml"
+    opml.write_bytes(MIXED)
+    runner = CliRunner()
+    res = runner.invoke(main, ["--config", str(cfg_file), "sources", "import", str(opml)])
+    assert res.exit_code == 0, res.output
+    assert "imported 4 source(s), 1 already present, 4 skipped" in res.output
+    for bad in ("ftp://files", "javascript:", "http:///feed", ":99999"):
+        assert bad in res.output  # each skipped outline is reported
+    urls = [s.url for s in load_config(cfg_file).sources]
+    assert urls == [
+        "https://existing.example.org/feed",
+        "https://good.example.org/feed",
+        'https://emoji.example.org/\U0001f600/feed?q="a\\b"',
+        "http://pod.example.org/rss",
+        "https://wrapped.example.org/rss",
+    ]
+    assert "\U0001f600" in cfg_file.read_text(encoding="utf-8")  # written as is, not escaped
+
+
+@given(st.text(alphabet=st.characters(exclude_categories=["Cs"])))
+def test_toml_strings_round_trip(value: str) -> None:
+    # json.dumps wrote surrogate escapes for non-BMP characters, which TOML rejects
+    assert tomllib.loads(f"k = {_toml_str(value)}")["k"] == value
+    assert tomllib.loads("k = " + _toml_str("a\udc80"))["k"] == "a\ufffd"
 
 
 def test_add_discovers_the_feed(cfg_file: Path, http_server: LocalHTTPServer) -> None:

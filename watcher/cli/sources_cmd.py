@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from datetime import datetime
 from pathlib import Path
@@ -87,15 +88,51 @@ def _config_path(app: AppContext) -> Path:
     return app.config_path
 
 
+def _toml_str(value: str) -> str:
+    """A TOML basic string: quotes, backslashes and control characters escaped, everything
+    else (non-BMP characters included) written as is; a lone surrogate becomes U+FFFD."""
+    out = []
+    for ch in value:
+        code = ord(ch)
+        if ch in ('"', "\\"):
+            out.append("\\" + ch)
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\u{code:04X}")
+        elif 0xD800 <= code <= 0xDFFF:
+            out.append("\ufffd")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
 def _toml_block(name: str, url: str, kind: str, every: str | None, fulltext: bool) -> str:
-    lines = ["", "[[source]]", f"name = {json.dumps(name)}", f"url = {json.dumps(url)}"]
+    lines = ["", "[[source]]", f"name = {_toml_str(name)}", f"url = {_toml_str(url)}"]
     if kind != "feed":
-        lines.append(f"kind = {json.dumps(kind)}")
+        lines.append(f"kind = {_toml_str(kind)}")
     if every:
-        lines.append(f"every = {json.dumps(every)}")
+        lines.append(f"every = {_toml_str(every)}")
     if not fulltext:
         lines.append("fulltext = false")
     return "\n".join(lines) + "\n"
+
+
+def _feed_url(url: str) -> str | None:
+    """An outline's ``xmlUrl`` as an http(s) URL (``feed://`` and ``feed:https://`` are
+    rewritten), or ``None`` when it cannot be a source."""
+    from urllib.parse import urlsplit
+
+    if url.lower().startswith("feed:"):
+        rest = url[5:]
+        url = rest if rest.lower().startswith(("http://", "https://")) else "http:" + rest
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018  (raises ValueError on a bad port)
+    except ValueError:
+        return None
+    if not ok or any(ord(c) < 0x21 or ord(c) == 0x7F for c in url):
+        return None
+    return url
 
 
 def _append_sources(path: Path, blocks: list[str]) -> None:
@@ -169,10 +206,18 @@ def import_(app: AppContext, file: Path, no_fulltext: bool) -> None:
     entries = parse_opml(file.read_bytes())
     known = {s.url for s in config.sources}
     fresh: list[OpmlSource] = []
+    present = skipped = 0
     for e in entries:
-        if e.url not in known:
-            known.add(e.url)
-            fresh.append(e)
+        url = _feed_url(e.url)
+        if url is None:
+            skipped += 1
+            click.echo(f"skipped {e.title!r}: {e.url!r} is not an http(s) feed URL", err=True)
+            continue
+        if url in known:
+            present += 1
+            continue
+        known.add(url)
+        fresh.append(dataclasses.replace(e, url=url))
     names = unique_names(fresh, {s.name for s in config.sources})
     blocks = [
         _toml_block(
@@ -186,7 +231,10 @@ def import_(app: AppContext, file: Path, no_fulltext: bool) -> None:
     ]
     if blocks:
         _append_sources(path, blocks)
-    click.echo(f"imported {len(blocks)} source(s), {len(entries) - len(blocks)} already present")
+    click.echo(
+        f"imported {len(blocks)} source(s), {present} already present"
+        + (f", {skipped} skipped" if skipped else "")
+    )
 
 
 @sources.command("export")
