@@ -29,6 +29,7 @@ from rules.spec import (
 
 MAX_EVIDENCE = 8
 _FIELD_ORDER: dict[str, int] = {"title": 0, "text": 1, "url": 2, "source": 3}
+_BREAK_RX = re.compile(r"[;!?\u3002\uff1b\uff01\uff1f]|\.(?=\s|$)")
 _CJK_RX = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 # A span in folded text: (field, start, end, term as written, amount in USD or None).
@@ -136,11 +137,13 @@ class _Doc:
         return self._amounts[field]
 
     def distance(self, x: Span, y: Span) -> int:
-        """Words between two spans of the same field (0 when they overlap)."""
+        """Words between two spans of the same field (0 when they overlap); a sentence or
+        clause break (``;`` ``.`` ``?`` ``!`` ``。``) between them counts as one more word."""
         if x[1] < y[2] and y[1] < x[2]:
             return 0
         a, b = (x[2], y[1]) if x[1] <= y[1] else (y[2], x[1])
-        return gap_units(self.norm[x[0]].text, a, b)
+        text = self.norm[x[0]].text
+        return gap_units(text, a, b) + len(_BREAK_RX.findall(text, a, b))
 
     def near(self, x: Span, y: Span, within: int) -> bool:
         if x[0] != y[0]:

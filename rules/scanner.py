@@ -29,7 +29,8 @@ from rules.normalize import fold
 
 _CJK = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3005-\u3007"
 _HANGUL = "\uac00-\ud7af\u1100-\u11ff\u3130-\u318f"
-_KATAKANA = "\u30a0-\u30ff\u31f0-\u31ff"
+# Katakana letters for the word boundary: not the middle dot "・" nor "゠", which separate words.
+_KATAKANA = "\u30a1-\u30fa\u30fc-\u30ff\u31f0-\u31ff"
 # A "word character" for Latin/Arabic boundaries: any letter or digit outside CJK and Hangul.
 _W = rf"[^\W_{_CJK}{_HANGUL}]"
 _W_OR_HANGUL = rf"[^\W_{_CJK}]"
