@@ -659,8 +659,10 @@ class Poller:
         ``watcher.robots`` has no public API for this yet."""
         from urllib.parse import urlsplit
 
-        from watcher.robots import _DisallowAll
-
+        try:
+            from watcher.robots import _DisallowAll
+        except ImportError:  # renamed: treat the refusal as a real one
+            return False
         parts = urlsplit(url)
         rules = getattr(getattr(self.fetcher, "_robots", None), "_rules", None)
         entry = rules.get(f"{parts.scheme}://{parts.netloc}") if isinstance(rules, dict) else None

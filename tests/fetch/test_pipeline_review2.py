@@ -237,3 +237,18 @@ async def test_validators_the_server_stopped_sending_are_cleared(
         await poller.poll(LATER[2])
     third = http_server.hits("/feed")[2].headers
     assert "if-none-match" not in third and "if-modified-since" not in third
+
+
+async def test_unreachable_robots_txt_is_a_temporary_page_failure(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
+) -> None:
+    http_server.routes["/robots.txt"] = Route(b"down", status=503, content_type="text/plain")
+    http_server.routes[ARTICLE] = Route(fixture_bytes("pages", "article-en.html"))
+    feed = rss([("Orbital", http_server.url(ARTICLE), "Teaser about a data center.")])
+    http_server.routes["/feed"] = Route(feed, content_type=RSS)
+    cfg = make_config(tmp_path, [{"name": "f", "url": http_server.url("/feed")}])
+    async with Poller(cfg, store, rules, workers=0) as poller:
+        first = await poller.poll(NOW)
+    assert first.sources[0].status == "ok" and first.new_articles == 0
+    assert any("robots" in n and "retried" in n for n in first.sources[0].notes)
+    assert http_server.hits(ARTICLE) == []
