@@ -281,3 +281,31 @@ def test_separator_only_where_the_term_has_one() -> None:
     assert [e.text for m in rs.match(Document(text="Deep Seek V3")) for e in m.evidence] == [
         "Deep Seek V3"
     ]
+
+
+CLOSER = ruleset(
+    """
+[[rule]]
+id = "ai-money"
+near = [
+  { amount = true, unless = [{ terms = ["oil", "gas"], within = 8, closer_than = { terms = ["AI"] } }] },
+  { terms = ["AI"] },
+]
+within = 15
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "hit"),
+    [
+        ("$50 billion in oil and gas; AI plans also announced", False),  # oil closer than AI
+        ("$50 billion in AI, on top of oil and gas", True),  # AI closer
+        ("oil: $50 billion in AI", True),  # equally close: the rival wins
+        ("oil $50 billion; AI too", False),  # a clause break counts as a word
+        ("$50 billion for AI; the oil majors spent less", True),
+        ("$50 billion for chips, AI and the like", True),  # no sector word at all
+    ],
+)
+def test_veto_closer_than_a_rival(text: str, hit: bool) -> None:
+    assert ("ai-money" in hits(CLOSER, text)) is hit

@@ -69,6 +69,12 @@ from rules import RuleValidationError, compile_rules, parse_rules
         ("[[rule]]\nid = 'x'\nterms = ['*']\n", "x", "rule.terms", "more than '*'"),
         ("[[rule]]\nid = 'x'\nterms = ['*data center']\n", "x", "rule.terms", "one word"),
         ("[[rule]\n", None, None, "not valid TOML"),
+        (
+            "[[rule]]\nid = 'x'\namount = true\nunless = [{terms = ['a'], closer_than = 3}]\n",
+            "x",
+            "rule.unless[0].closer_than",
+            "must be a table",
+        ),
     ],
 )
 def test_validation_errors(toml: str, rule_id: str | None, field: str | None, reason: str) -> None:
