@@ -11,7 +11,7 @@ from types import MappingProxyType
 from rules.errors import RuleValidationError
 from rules.models import Document, Evidence, Field, RuleMatch
 from rules.money import find_amounts
-from rules.normalize import NormText
+from rules.normalize import NormText, fold
 from rules.scanner import Scanner, Term, term_variants, unit_seps
 from rules.spec import (
     AllNode,
@@ -184,6 +184,7 @@ class RuleSet:
         self._regex: dict[str, re.Pattern[str]] = {}
         self._fields: set[str] = set()
         self._flat: dict[tuple[str, ...], tuple[int, ...]] = {}
+        self._folded: dict[tuple[str, ...], frozenset[str]] = {}
         for spec in self.rules.values():
             self._fields.update(spec.fields)
             self._collect(spec.root)
@@ -239,6 +240,10 @@ class RuleSet:
                 self._ids(t)
             if node.context is not None:
                 self._collect(node.context)
+            if node.capitalised:
+                self._folded[node.capitalised] = frozenset(
+                    fold(c).replace(" ", "").replace("-", "") for c in node.capitalised
+                )
             self._collect_scope(node.scope)
         elif isinstance(node, RegexNode):
             self._regex[node.pattern] = re.compile(node.pattern)
@@ -413,6 +418,8 @@ class RuleSet:
         spans = self._term_spans(st, node.aliases)
         if node.ambiguous:
             amb = self._term_spans(st, node.ambiguous)
+            if node.capitalised and amb:
+                amb = [s for s in amb if not self._lower_case(st, s, node.capitalised)]
             if amb and node.context is not None:
                 ok, ctx = self._eval(st, node.context, ("title", "text"))
                 if ok and ctx:
@@ -432,6 +439,15 @@ class RuleSet:
                 spans = [s for s in spans if not ex_index.overlapping(s)]
         spans = self._apply_scope(st, spans, node.scope, fields)
         return bool(spans), spans
+
+    def _lower_case(self, st: _Doc, s: Span, capitalised: tuple[str, ...]) -> bool:
+        """Whether ``s`` is one of ``capitalised`` written with a lower-case first letter."""
+        folded = self._folded[capitalised]  # filled at compile time: match stays read-only
+        nt = st.norm[s[0]]
+        if nt.text[s[1] : s[2]].replace(" ", "").replace("-", "") not in folded:
+            return False
+        a, _ = nt.span(s[1], s[2])
+        return nt.original[a : a + 1].islower()
 
     # -- public ---------------------------------------------------------------------------------
     def match(self, doc: Document) -> list[RuleMatch]:

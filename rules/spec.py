@@ -21,7 +21,15 @@ SEVERITIES: tuple[str, ...] = get_args(Severity)
 NODE_KEYS = ("entity", "terms", "regex", "amount", "all", "any", "not", "near")
 _LEAF_MODS = ("fields", "unless", "unless_within")
 _RULE_META = ("id", "name", "severity", "tags", "fields", "languages", "description")
-_ENTITY_KEYS = ("name", "aliases", "ambiguous", "context", "context_within", "exclude")
+_ENTITY_KEYS = (
+    "name",
+    "aliases",
+    "ambiguous",
+    "context",
+    "context_within",
+    "exclude",
+    "capitalised",
+)
 _ID_RX = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 DEFAULT_UNLESS_WITHIN = 5
 
@@ -51,6 +59,9 @@ class EntityNode:
     context_within: int | None = None
     exclude: tuple[str, ...] = ()
     scope: Scope = Scope()
+    # Ambiguous aliases that count only when their first letter is written in upper case
+    # (the matcher folds case: "Grok" the product, not the verb "grok").
+    capitalised: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +238,7 @@ def _node(ctx: _Ctx, value: Any, path: str) -> Node:
             ent.context_within,
             ent.exclude,
             scope,
+            ent.capitalised,
         )
     if kind == "regex":
         if not isinstance(raw, str) or not raw:
@@ -299,9 +311,28 @@ def _entity(ctx: _Ctx, name: str, path: str) -> EntityNode:
         if "context_within" in raw:
             within = _int(ctx, raw["context_within"], f"{epath}.context_within")
         exclude = _terms(ctx, raw.get("exclude", []), f"{epath}.exclude", allow_empty=True)
+        capitalised = (
+            _str_list(ctx, raw["capitalised"], f"{epath}.capitalised")
+            if "capitalised" in raw
+            else ()
+        )
+        for c in capitalised:
+            if c not in ambiguous or not c[:1].isupper():
+                raise ctx.fail(
+                    f"{epath}.capitalised",
+                    f"{c!r} must be one of the ambiguous aliases, written with a capital",
+                )
     finally:
         ctx.resolving.pop()
-    ent = EntityNode(str(raw.get("name", name)), aliases, ambiguous, context, within, exclude)
+    ent = EntityNode(
+        str(raw.get("name", name)),
+        aliases,
+        ambiguous,
+        context,
+        within,
+        exclude,
+        capitalised=capitalised,
+    )
     ctx.entities[name] = ent
     return ent
 

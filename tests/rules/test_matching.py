@@ -309,3 +309,33 @@ within = 15
 )
 def test_veto_closer_than_a_rival(text: str, hit: bool) -> None:
     assert ("ai-money" in hits(CLOSER, text)) is hit
+
+
+CASED = ruleset(
+    """
+[entity.grok]
+aliases = ["Grok 4"]
+ambiguous = ["Grok", "Grok AI"]
+capitalised = ["Grok"]
+context = ["AI"]
+context_within = 10
+
+[[rule]]
+id = "grok"
+entity = "grok"
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "hit"),
+    [
+        ("Grok answers questions about AI", True),
+        ("GROK answers questions about AI", True),
+        ("I grok the idea of AI", False),  # the verb: lower case
+        ("they grok 4 of the AI papers", True),  # an alias always counts, in any case
+        ("the grok AI app and AI", True),  # only the listed alias needs its capital
+    ],
+)
+def test_capitalised_ambiguous_aliases(text: str, hit: bool) -> None:
+    assert ("grok" in hits(CASED, text)) is hit

@@ -70,6 +70,13 @@ from rules import RuleValidationError, compile_rules, parse_rules
         ("[[rule]]\nid = 'x'\nterms = ['*data center']\n", "x", "rule.terms", "one word"),
         ("[[rule]\n", None, None, "not valid TOML"),
         (
+            "[entity.e]\nambiguous = ['Grok']\ncontext = ['AI']\ncapitalised = ['grok']\n"
+            "[[rule]]\nid = 'x'\nentity = 'e'\n",
+            None,
+            "entity.e.capitalised",
+            "written with a capital",
+        ),
+        (
             "[[rule]]\nid = 'x'\namount = true\nunless = [{terms = ['a'], closer_than = 3}]\n",
             "x",
             "rule.unless[0].closer_than",

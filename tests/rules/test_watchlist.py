@@ -50,6 +50,8 @@ def found(rs: RuleSet, text: str) -> set[str]:
         # the verb "grok" is not xAI's Grok
         ("xai", "I grok the idea of AI", False),
         ("xai", "Engineers finally grok why AI models hallucinate", False),
+        ("xai", "Engineers finally grok why ChatGPT hallucinates", False),
+        ("xai", "GROK IS DOWN, MUSK SAYS", True),
         ("xai", "Musk's Grok gets an update", True),
         ("xai", "xAI releases Grok 4", True),
         ("xai", "The chatbot Grok was criticised for its answers", True),
