@@ -148,10 +148,12 @@ class Daemon:
             report = await poller.poll_source(source, self.clock())
             self.polls_done += 1
             if report.status == "error":
+                # the poll engine logs each failure; repeat offenders also get "since when"
                 state = self.store.get_source(source.name)
-                if state is not None:
+                if state is not None and state.consecutive_failures > 1:
                     h = source_health(state, self.clock())
-                    log.warning("source %s failing since %s: %s", source.name, h.since, h.reason)
+                    since = f"{h.since:%Y-%m-%d %H:%M} UTC" if h.since else "?"
+                    log.warning("source %s failing since %s: %s", source.name, since, h.reason)
             elif report.new_articles:
                 log.info(
                     "%s: %d new article(s), %d matched, %d alert(s)",
