@@ -103,3 +103,8 @@ def seed(
         )
         ids.extend(out.alert_ids)
     return ids
+
+
+def hook_config(tmp_path: Path, url: str, **kw: Any) -> Config:
+    """A config with one generic webhook channel named ``hook``."""
+    return make_config(tmp_path, [{"name": "hook", "kind": "webhook", "url": url, **kw}])

@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from storage import Mute, SQLiteStore, open_store
-from tests.alerts.helpers import NOW, make_config, seed
+from storage import Mute, SQLiteStore
+from tests.alerts.helpers import NOW, hook_config, make_config, seed
 from tests.support.servers import Route, WebhookReceiver
 from watcher.alerts import deliver_due
 from watcher.alerts.deliver import lease_for, new_owner, stale_owners
@@ -29,17 +28,6 @@ from watcher.errors import DeliveryError
 
 REPO = Path(__file__).resolve().parents[2]
 LEASE = timedelta(minutes=10)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLiteStore]:
-    s = open_store(tmp_path / "watcher.db")
-    yield s
-    s.close()
-
-
-def hook_config(tmp_path: Path, url: str, **kw: Any) -> Config:
-    return make_config(tmp_path, [{"name": "hook", "kind": "webhook", "url": url, **kw}])
 
 
 async def deliver(store: SQLiteStore, config: Config, now: Any = NOW, **kw: Any) -> Any:

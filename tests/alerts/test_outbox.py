@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,22 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from storage import SQLiteStore, open_store
-from tests.alerts.helpers import ARABIC_TITLE, NOW, make_config, seed
+from storage import SQLiteStore
+from tests.alerts.helpers import ARABIC_TITLE, NOW, hook_config, make_config, seed
 from tests.support.servers import LocalSMTPServer, Route, WebhookReceiver
 from watcher.alerts import deliver_due, verify_signature
 from watcher.config import Config
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLiteStore]:
-    s = open_store(tmp_path / "watcher.db")
-    yield s
-    s.close()
-
-
-def hook_config(tmp_path: Path, url: str, **kw: Any) -> Config:
-    return make_config(tmp_path, [{"name": "hook", "kind": "webhook", "url": url, **kw}])
 
 
 async def deliver(store: SQLiteStore, config: Config, now: Any = NOW, **kw: Any) -> Any:
