@@ -19,9 +19,14 @@ class RuleValidationError(RulesError):
         self.rule_id = rule_id
         self.field = field
         self.reason = reason
-        where = origin
-        if rule_id:
-            where += f": rule {rule_id!r}"
-        if field:
-            where += f": {field}"
-        super().__init__(f"{where}: {reason}")
+        super().__init__(describe(origin, rule_id, field, reason))
+
+
+def describe(origin: str, rule_id: str | None, field: str | None, reason: str) -> str:
+    """``origin: rule 'id': field: reason``, leaving out what is unknown."""
+    where = origin
+    if rule_id:
+        where += f": rule {rule_id!r}"
+    if field:
+        where += f": {field}"
+    return f"{where}: {reason}"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rules import PACK_FILES, RuleSet, RuleSpec, RuleValidationError, compile_rules, pack_rules
 from rules import parse_rules as _parse
+from rules.errors import describe
 from watcher.config import RulesConfig
 from watcher.errors import WatcherError
 
@@ -19,12 +20,7 @@ class RulesLoadError(WatcherError):
         self.rule_id = rule_id
         self.field = field
         self.reason = reason
-        where = file
-        if rule_id:
-            where += f": rule {rule_id!r}"
-        if field:
-            where += f": {field}"
-        super().__init__(f"{where}: {reason}")
+        super().__init__(describe(file, rule_id, field, reason))
 
     @classmethod
     def from_validation(cls, exc: RuleValidationError) -> RulesLoadError:
