@@ -48,28 +48,6 @@ def _sources_toml() -> str:
     return "\n".join(blocks)
 
 
-DEFAULT_TOML = """
-[rules]
-packs = ["default"]
-
-[[alert]]
-name = "log"
-kind = "log"
-
-[digest]
-at = "08:00"
-timezone = "UTC"
-alerts = []
-
-""" + _sources_toml()
-
-
-def default_config(env: Mapping[str, str]) -> Config:
-    """The configuration used when no file is given (storage in the user's data directory,
-    or ``$STATE_DIRECTORY`` under systemd)."""
-    return parse_config(tomllib.loads(DEFAULT_TOML), path=None, env=env)
-
-
 STARTER_TOML = """\
 # AI News Watcher configuration. Reference: README.md ("Configuration").
 # Relative paths are relative to this file. Secrets: "env:NAME" (environment),
@@ -115,3 +93,9 @@ alerts = []                            # e.g. ["team-mail"]
 # Sources: kind = "feed" (RSS/Atom/JSON Feed, default) | "page" (listing page) | "sitemap".
 # every = "15m" (default) or "auto"; fulltext = true fetches and extracts each article page.
 """ + _sources_toml()
+
+
+def default_config(env: Mapping[str, str]) -> Config:
+    """The configuration used when no file is given: exactly what ``watcher init`` writes
+    (storage in the user's data directory, or ``$STATE_DIRECTORY`` under systemd)."""
+    return parse_config(tomllib.loads(STARTER_TOML), path=None, env=env)

@@ -278,3 +278,18 @@ headers = { Authorization = "env:HOOK_TOKEN", X-Team = "ai" }
     assert "XYZsecret" not in repr(cfg) and "t0k" not in repr(cfg)
     with pytest.raises(ConfigError, match="does not hold an http"):
         load_config(write(tmp_path, text), env={**env, "SLACK_URL": "not-a-url"})
+
+
+def test_watcher_init_writes_the_built_in_default(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from watcher.cli import main
+    from watcher.defaults import default_config
+
+    target = tmp_path / "watcher.toml"
+    assert CliRunner().invoke(main, ["init", str(target)]).exit_code == 0
+    env = {"STATE_DIRECTORY": str(tmp_path / "state")}
+    written = load_config(target, env=env)
+    built_in = default_config(env)
+    assert written.sources == built_in.sources and written.alerts == built_in.alerts
+    assert written.storage == built_in.storage and written.digest == built_in.digest
