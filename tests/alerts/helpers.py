@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import socket
+import ssl
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from watcher.alerts.payload import AlertContent, EvidenceItem, RuleHit
-from watcher.config import Config, parse_config
+from watcher.config import Config, EmailAlert, parse_config
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 ARABIC_TITLE = "ميتا تطلق لاما 4 وديب سيك يرد بنموذج جديد"
@@ -108,3 +110,84 @@ def seed(
 def hook_config(tmp_path: Path, url: str, **kw: Any) -> Config:
     """A config with one generic webhook channel named ``hook``."""
     return make_config(tmp_path, [{"name": "hook", "kind": "webhook", "url": url, **kw}])
+
+
+PASSWORD = b"pa55word"
+
+
+class AuthSMTPServer:
+    """A real aiosmtpd server with AUTH PLAIN (accepting only ``PASSWORD``), in clear text,
+    with STARTTLS required, or with implicit TLS; it records logins and messages."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        *,
+        tls: Literal["none", "starttls", "implicit"] = "none",
+        cert: tuple[Path, Path] | None = None,
+    ) -> None:
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        self.messages: list[Any] = []
+        self.logins: list[tuple[bytes, bytes]] = []
+        outer = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                outer.messages.append(envelope)
+                return "250 OK"
+
+        def auth(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+            assert isinstance(data, LoginPassword)
+            outer.logins.append((data.login, data.password))
+            return AuthResult(success=data.password == PASSWORD, handled=False)
+
+        with socket.socket(socket.AF_INET) as s:
+            s.bind((host, 0))
+            self.port = int(s.getsockname()[1])
+        # PLAIN only: aiosmtpd's LOGIN with an initial response stalls smtplib's fallback
+        kw: dict[str, Any] = {"authenticator": auth, "auth_exclude_mechanism": ["LOGIN"]}
+        if tls == "none":
+            kw["auth_require_tls"] = False
+        else:
+            assert cert is not None
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ctx.load_cert_chain(str(cert[0]), str(cert[1]))
+            if tls == "implicit":
+                kw["ssl_context"] = ctx
+                kw["auth_require_tls"] = False  # aiosmtpd cannot tell that the socket is TLS
+            else:
+                kw["tls_context"] = ctx
+                kw["require_starttls"] = True
+        self.controller = Controller(Handler(), hostname=host, port=self.port, **kw)
+
+    def __enter__(self) -> AuthSMTPServer:
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()
+
+
+def email_channel(tmp_path: Path, smtp_url: str, password: str = PASSWORD.decode()) -> EmailAlert:
+    """An email channel that logs in as ``watcher`` with ``password`` (from the environment)."""
+    cfg = make_config(
+        tmp_path,
+        [
+            {
+                "name": "mail",
+                "kind": "email",
+                "smtp": smtp_url,
+                "from": "watcher@example.org",
+                "to": ["analyst@example.org"],
+                "user": "env:U",
+                "password": "env:P",
+                "timeout": 5,
+            }
+        ],
+        env={"U": "watcher", "P": password},
+    )
+    ch = cfg.alerts[0]
+    assert isinstance(ch, EmailAlert)
+    return ch

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from storage import Mute, SQLiteStore
-from tests.alerts.helpers import NOW, hook_config, make_config, seed
+from tests.alerts.helpers import NOW, AuthSMTPServer, email_channel, hook_config, make_config, seed
 from tests.support.servers import Route, WebhookReceiver
 from watcher.alerts import deliver_due
 from watcher.alerts.deliver import lease_for, new_owner, stale_owners
@@ -306,69 +306,6 @@ def test_may_send_credentials(host: str, encrypted: bool, allowed: bool) -> None
     assert may_send_credentials(host, encrypted) is allowed
 
 
-class _PlainAuthServer:
-    """aiosmtpd without TLS that accepts AUTH PLAIN in clear text (a local relay)."""
-
-    def __init__(self, host: str) -> None:
-        from aiosmtpd.controller import Controller
-        from aiosmtpd.smtp import AuthResult, LoginPassword
-
-        self.logins: list[tuple[bytes, bytes]] = []
-        self.messages: list[Any] = []
-        outer = self
-
-        class Handler:
-            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-                outer.messages.append(envelope)
-                return "250 OK"
-
-        def auth(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
-            assert isinstance(data, LoginPassword)
-            outer.logins.append((data.login, data.password))
-            return AuthResult(success=True, handled=False)
-
-        with socket.socket(socket.AF_INET) as s:
-            s.bind((host, 0))
-            self.port = int(s.getsockname()[1])
-        self.controller = Controller(
-            Handler(),
-            hostname=host,
-            port=self.port,
-            authenticator=auth,
-            auth_require_tls=False,
-            auth_exclude_mechanism=["LOGIN"],
-        )
-
-    def __enter__(self) -> _PlainAuthServer:
-        self.controller.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.controller.stop()
-
-
-def _mail_channel(tmp_path: Path, host: str, port: int, query: str = "") -> EmailAlert:
-    cfg = make_config(
-        tmp_path,
-        [
-            {
-                "name": "mail",
-                "kind": "email",
-                "smtp": f"smtp://{host}:{port}{query}",
-                "from": "watcher@example.org",
-                "to": ["analyst@example.org"],
-                "user": "env:U",
-                "password": "env:P",
-                "timeout": 5,
-            }
-        ],
-        env={"U": "watcher", "P": "pa55word"},
-    )
-    ch = cfg.alerts[0]
-    assert isinstance(ch, EmailAlert)
-    return ch
-
-
 def _message(ch: EmailAlert) -> Any:
     from watcher.alerts.email import build_message
 
@@ -378,8 +315,8 @@ def _message(ch: EmailAlert) -> Any:
 @pytest.mark.parametrize("query", ["", "?tls=none"])
 def test_credentials_go_in_clear_text_to_a_loopback_relay(tmp_path: Path, query: str) -> None:
     """Without STARTTLS on offer (or with tls=none) a 127.0.0.1 relay still gets AUTH."""
-    with _PlainAuthServer("127.0.0.1") as server:
-        ch = _mail_channel(tmp_path, "127.0.0.1", server.port, query)
+    with AuthSMTPServer("127.0.0.1") as server:
+        ch = email_channel(tmp_path, f"smtp://127.0.0.1:{server.port}{query}")
         assert send_blocking(ch, [_message(ch)]) == [None]
     assert server.logins == [(b"watcher", b"pa55word")]
     assert len(server.messages) == 1
@@ -401,11 +338,11 @@ def test_credentials_are_refused_over_clear_text_to_a_non_loopback_host(tmp_path
     if host is None:
         pytest.skip("this machine has no non-loopback IPv4 address")
     try:
-        server = _PlainAuthServer(host)
+        server = AuthSMTPServer(host)
     except OSError:
         pytest.skip(f"cannot listen on {host}")
     with server:
-        ch = _mail_channel(tmp_path, host, server.port)
+        ch = email_channel(tmp_path, f"smtp://{host}:{server.port}")
         with pytest.raises(DeliveryError) as err:
             send_blocking(ch, [_message(ch)])
     assert not err.value.retryable
