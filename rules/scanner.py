@@ -23,6 +23,7 @@ separator: ``llama 4`` finds ``Llama-4``, ``LLaMA 4`` and ``Llama4``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rules.normalize import fold
@@ -136,6 +137,10 @@ class Term:
     seps: frozenset[int] = frozenset()
 
 
+# A key length and the terms of that key prefix: (term, its separators, its end check).
+_Prefix = tuple[int, tuple[tuple[Term, frozenset[int], Callable[[str, int], object]], ...]]
+
+
 def term_variants(source: str) -> list[tuple[tuple[str, ...], str, str]]:
     """``(units, start class, end class)`` of a written term and its automatic variants (an
     Arabic term starting with the article ``ال`` also matches after ``لل``). A leading ``*``
@@ -246,6 +251,18 @@ class Scanner:
         # Terms inside compound words: found with plain substring search (str.find, in C);
         # rare words such as "investition" or "ausbau" cost next to nothing when absent.
         self._infix = [t for t in terms if t.start == "infix"]
+        # Per key: every prefix of it that is a key itself (longest first), with the terms of
+        # that prefix whose start class is the script of the key's first character (a regex hit
+        # always spells a whole key, so these are exactly the candidates ending inside it).
+        self._prefixes: dict[str, tuple[_Prefix, ...]] = {}
+        for key in self._by_key:
+            group = _script(key[0])
+            cands = []
+            for n in range(len(key), 0, -1):
+                same = tuple(t for t in self._by_key.get(key[:n], ()) if t.start == group)
+                if same:
+                    cands.append((n, tuple((t, t.seps, _END_RX[t.end].match) for t in same)))
+            self._prefixes[key] = tuple(cands)
 
     def scan(self, text: str) -> list[tuple[Term, int, int]]:
         """``(term, start, end)`` for every occurrence in folded ``text``; at each start position
@@ -267,7 +284,7 @@ class Scanner:
         return found
 
     def _scan(self, rx: re.Pattern[str], text: str, out: list[tuple[Term, int, int]]) -> None:
-        by_key = self._by_key
+        prefixes = self._prefixes
         pos = 0
         n = len(text)
         while pos < n:
@@ -275,23 +292,26 @@ class Scanner:
             if m is None:
                 break
             a, b = m.span("t")
-            group = _script(text[a])
-            seen_len = 0
-            for end in range(b, a, -1):
-                ch = text[end - 1]
-                if ch == " " or ch == "-":
-                    continue
-                key = term_key(text[a:end])
-                if len(key) == seen_len:
-                    continue
-                seen_len = len(key)
-                terms = by_key.get(key)
-                if not terms:
-                    continue
-                gaps = _sep_positions(text, a, end)
-                for term in terms:
-                    if gaps and not gaps <= term.seps:
-                        continue  # "deep seek" is not the term "DeepSeek"
-                    if term.start == group and _END_RX[term.end].match(text, end):
-                        out.append((term, a, end))
+            seg = text[a:b]
+            cands = prefixes.get(seg)
+            if cands is not None:  # no separator inside the hit: key offsets are text offsets
+                for size, terms in cands:
+                    end = a + size
+                    for term, _, end_ok in terms:
+                        if end_ok(text, end):
+                            out.append((term, a, end))
+            else:
+                self._scan_spaced(text, a, seg, out)
             pos = a if m.start() < a else a + 1
+
+    def _scan_spaced(self, text: str, a: int, seg: str, out: list[tuple[Term, int, int]]) -> None:
+        """Candidates of a hit that contains separators (``llama-4``, ``deep seek``)."""
+        gaps = _sep_positions(seg, 0, len(seg))
+        for size, terms in self._prefixes[term_key(seg)]:
+            inner = frozenset(k for k in gaps if k < size)
+            end = a + size + len(inner)
+            for term, seps, end_ok in terms:
+                if inner and not inner <= seps:
+                    continue  # "deep seek" is not the term "DeepSeek"
+                if end_ok(text, end):
+                    out.append((term, a, end))
