@@ -140,6 +140,8 @@ def to_article(row: Row, sources: tuple[str, ...]) -> ArticleRecord:
         extraction_note=row["extraction_note"],
         sources=sources or (row["source"],),
         content_hash=row["content_hash"] or None,
+        revision=row.get("revision") or 0,
+        revised_at=dt(row.get("revised_at")),
     )
 
 
@@ -160,6 +162,7 @@ def to_alert(row: Row) -> AlertRecord:
         horizon_from=dt(row.get("horizon_from")),
         claimed_by=row.get("claimed_by"),
         lease_until=dt(row.get("lease_until")),
+        revision=row.get("revision") or 0,
     )
 
 

@@ -16,12 +16,16 @@ from storage.models import (
     AlertStatus,
     ArticleOutcome,
     ArticleRecord,
+    ArticleRevision,
     Counts,
     DigestEntry,
     FetchLogEntry,
     MatchRecord,
     Mute,
     NewArticle,
+    PageCheck,
+    PageState,
+    RevisionOutcome,
     SourceDef,
     SourceState,
     SourceUpdate,
@@ -118,10 +122,28 @@ class Store(Protocol):
         again, its source is added to the article's sources (and to ``also_reported_by`` of
         its alerts), and no new alerts are created. ``alerts`` maps channel name to the rule
         ids that channel should be told about (already filtered by the channel's rule filter);
-        each (article, channel) pair gets at most one alert, ever. Matches of ``muted_rules``
+        each (article, channel) pair gets at most one alert per revision of the article. Matches of ``muted_rules``
         are stored with ``muted=True``; an alert whose rules are all muted gets status
         ``muted`` instead of ``pending``.
         """
+
+    def page_states(self, article_ids: Sequence[int]) -> dict[int, PageState]:
+        """The revision state of these stored articles (missing ids are left out)."""
+
+    def mark_pages_checked(self, checks: Sequence[PageCheck], now: datetime) -> None:
+        """Articles revalidated without a change of text (a 304, or the same text)."""
+
+    def record_revision(
+        self,
+        revision: ArticleRevision,
+        matches: Sequence[RuleMatch],
+        alerts: Mapping[str, Sequence[str]],
+        now: datetime,
+        muted_rules: Sequence[str] = (),
+    ) -> RevisionOutcome:
+        """Store a changed article in ONE transaction: new title and text, ``revision + 1``,
+        the matches of rules it did not match before and one alert per channel for those
+        rules only (no alert again for a rule already matched)."""
 
     def get_article(self, article_id: int) -> ArticleRecord: ...
 

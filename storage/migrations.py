@@ -228,12 +228,41 @@ def _m004_article_urls_page_retries(db: Database) -> None:
         db.execute(statement)
 
 
+def _m005_article_revisions(db: Database) -> None:
+    """Article revisions: the item's own modification time, the page's validators (ETag,
+    Last-Modified) for conditional revalidation, when it was last checked and changed, and a
+    revision counter. An alert belongs to a revision, so a revision that matches a new rule
+    gets its own alert on a channel already alerted for the article. The search index is only
+    rewritten when the title or text change (not for bookkeeping columns)."""
+    for statement in (
+        "ALTER TABLE articles ADD COLUMN item_updated TEXT",
+        "ALTER TABLE articles ADD COLUMN page_etag TEXT",
+        "ALTER TABLE articles ADD COLUMN page_last_modified TEXT",
+        "ALTER TABLE articles ADD COLUMN checked_at TEXT",
+        "ALTER TABLE articles ADD COLUMN revised_at TEXT",
+        "ALTER TABLE articles ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE alerts ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
+        "DROP INDEX IF EXISTS idx_alerts_article_id_channel",
+        "CREATE UNIQUE INDEX IF NOT EXISTS idx_alerts_article_id_channel_revision"
+        " ON alerts (article_id, channel, revision)",
+        "DROP TRIGGER IF EXISTS articles_au",
+        """CREATE TRIGGER articles_au AFTER UPDATE OF title, text ON articles
+WHEN NOT EXISTS (SELECT 1 FROM fts_pending WHERE id = old.id) BEGIN
+  INSERT INTO articles_fts (articles_fts, rowid, title, text)
+    VALUES ('delete', old.id, old.title, old.text);
+  INSERT INTO articles_fts (rowid, title, text) VALUES (new.id, new.title, new.text);
+END""",
+    ):
+        db.execute(statement)
+
+
 #: Every migration, oldest first. The schema version is ``len(MIGRATIONS)``.
 MIGRATIONS: list[Migration] = [
     _m001_initial,
     _m002_alert_leases,
     _m003_deferred_search_index,
     _m004_article_urls_page_retries,
+    _m005_article_revisions,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

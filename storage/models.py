@@ -100,6 +100,12 @@ class NewArticle:
     #: more canonical URLs of this article (e.g. the feed's link before a redirect):
     #: :meth:`Store.known_articles` finds the article under them too
     aliases: tuple[str, ...] = ()
+    #: when the source says the item was last modified (Atom ``updated``, JSON Feed
+    #: ``date_modified``, sitemap ``lastmod``): a later value means a new revision
+    item_updated: datetime | None = None
+    #: the article page's validators, sent back when the page is revalidated
+    page_etag: str | None = None
+    page_last_modified: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +129,61 @@ class ArticleRecord:
     extraction_note: str | None = None
     sources: tuple[str, ...] = ()
     content_hash: str | None = None
+    revision: int = 0  # 0: as first stored; +1 for each change of its text
+    revised_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageState:
+    """A stored article's revision state: is an item seen again an update, and which
+    validators revalidate its page (conditional GET)."""
+
+    article_id: int
+    url: str
+    first_seen_at: datetime
+    extraction: Extraction = "fulltext"
+    item_updated: datetime | None = None
+    page_etag: str | None = None
+    page_last_modified: str | None = None
+    checked_at: datetime | None = None
+    content_hash: str | None = None
+    revision: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PageCheck:
+    """A revalidated article whose text did not change (304, or the same text): only its
+    validators and ``item_updated`` move; ``None`` leaves a value unchanged."""
+
+    article_id: int
+    item_updated: datetime | None = None
+    page_etag: str | None = None
+    page_last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRevision:
+    """A new version of a stored article: its page (or feed text) changed."""
+
+    article_id: int
+    title: str
+    text: str
+    content_hash: str
+    extraction: Extraction = "fulltext"
+    item_updated: datetime | None = None
+    page_etag: str | None = None
+    page_last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionOutcome:
+    """What :meth:`storage.Store.record_revision` did: the article's new revision number, the
+    rules it matches now and did not before, and the alerts created for those rules."""
+
+    article_id: int
+    revision: int
+    new_rules: tuple[str, ...] = ()
+    alert_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +226,7 @@ class AlertRecord:
     last_error: str | None = None
     sent_at: datetime | None = None
     also_reported_by: tuple[str, ...] = ()
+    revision: int = 0  # the article revision that raised it (0: as first stored)
     # Free note: "batched" when sent inside a batch, the reason of a deferral (quiet hours).
     note: str | None = None
     # The retry horizon is counted from here: the creation, or the last manual retry.

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from rules.models import RuleMatch
-from storage import _rows
+from storage import _revise, _rows
 from storage._rows import Row, dumps, iso, iso_or_none, str_tuple
 from storage._search import build_search
 from storage.errors import DatabaseUnavailableError, NotFoundError, StorageError
@@ -28,12 +28,16 @@ from storage.models import (
     AlertStatus,
     ArticleOutcome,
     ArticleRecord,
+    ArticleRevision,
     Counts,
     DigestEntry,
     FetchLogEntry,
     MatchRecord,
     Mute,
     NewArticle,
+    PageCheck,
+    PageState,
+    RevisionOutcome,
     SourceDef,
     SourceState,
     SourceUpdate,
@@ -556,7 +560,8 @@ class SQLiteStore:
         cur = conn.execute(
             "INSERT INTO articles (url, canonical_url, source, title, text, guid, summary,"
             " published, language, author, site_name, extraction, extraction_note,"
-            " content_hash, first_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " content_hash, first_seen_at, item_updated, page_etag, page_last_modified)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 article.url,
                 article.canonical_url,
@@ -573,6 +578,9 @@ class SQLiteStore:
                 article.extraction_note,
                 fingerprint or None,
                 stamp,
+                iso_or_none(article.item_updated),
+                article.page_etag,
+                article.page_last_modified,
             ),
         )
         article_id = cur.lastrowid
@@ -619,6 +627,48 @@ class SQLiteStore:
                 "INSERT OR IGNORE INTO article_urls (canonical_url, article_id) VALUES (?, ?)",
                 [(a, article_id) for a in aliases],
             )
+
+    # -- revisions of stored articles (see storage/_revise.py) ------------------------------
+    @_guarded
+    def page_states(self, article_ids: Sequence[int]) -> dict[int, PageState]:
+        """The revision state of these articles (missing ids are left out)."""
+        with self._read() as conn:
+            return _revise.page_states(conn, article_ids)
+
+    @_guarded
+    def mark_pages_checked(self, checks: Sequence[PageCheck], now: datetime) -> None:
+        """Articles revalidated without a change of text (a 304, or the same text)."""
+        if checks:
+            with self._write() as conn:
+                _revise.mark_checked(conn, checks, now)
+
+    @_guarded
+    def record_revision(
+        self,
+        revision: ArticleRevision,
+        matches: Sequence[RuleMatch],
+        alerts: Mapping[str, Sequence[str]],
+        now: datetime,
+        muted_rules: Sequence[str] = (),
+    ) -> RevisionOutcome:
+        """Store a changed article in ONE transaction: its new title and text (search index
+        included), ``revision + 1``, the matches of rules it did not match before, and an
+        alert per channel for those new rules only (rules already matched are not alerted
+        again). :class:`NotFoundError` if there is no such article."""
+        with self._write() as conn:
+            out = _revise.record_revision(
+                conn,
+                revision,
+                matches,
+                alerts,
+                now,
+                muted_rules,
+                insert_match=_INSERT_MATCH,
+                new_alert_id=_new_alert_id,
+            )
+        if out is None:
+            raise NotFoundError(f"no article {revision.article_id}")
+        return out
 
     # -- article pages that failed for a temporary cause -----------------------------------
     @_guarded

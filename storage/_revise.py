@@ -1,0 +1,137 @@
+"""Article revisions: SQL for revalidated and changed articles (used by :class:`SQLiteStore`).
+
+Every function runs inside the caller's transaction on the caller's connection.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import cast
+
+from rules.models import RuleMatch
+from storage import _rows
+from storage._rows import dumps, iso, iso_or_none
+from storage.models import ArticleRevision, Extraction, PageCheck, PageState, RevisionOutcome
+
+_CHUNK = 500
+
+_STATE_COLUMNS = (
+    "id, url, first_seen_at, extraction, item_updated, page_etag, page_last_modified,"
+    " checked_at, content_hash, revision"
+)
+
+
+def page_states(conn: sqlite3.Connection, article_ids: Sequence[int]) -> dict[int, PageState]:
+    ids = list(dict.fromkeys(article_ids))
+    out: dict[int, PageState] = {}
+    for i in range(0, len(ids), _CHUNK):
+        chunk = ids[i : i + _CHUNK]
+        sql = f"SELECT {_STATE_COLUMNS} FROM articles WHERE id IN ({','.join('?' * len(chunk))})"
+        for row in conn.execute(sql, chunk):
+            out[int(row[0])] = PageState(
+                article_id=int(row[0]),
+                url=row[1],
+                first_seen_at=_rows.dt_required(row[2]),
+                extraction=cast(Extraction, row[3] or "fulltext"),
+                item_updated=_rows.dt(row[4]),
+                page_etag=row[5],
+                page_last_modified=row[6],
+                checked_at=_rows.dt(row[7]),
+                content_hash=row[8],
+                revision=int(row[9] or 0),
+            )
+    return out
+
+
+def mark_checked(conn: sqlite3.Connection, checks: Sequence[PageCheck], now: datetime) -> None:
+    conn.executemany(
+        "UPDATE articles SET checked_at = ?, item_updated = COALESCE(?, item_updated),"
+        " page_etag = COALESCE(?, page_etag),"
+        " page_last_modified = COALESCE(?, page_last_modified) WHERE id = ?",
+        [
+            (
+                iso(now),
+                iso_or_none(c.item_updated),
+                c.page_etag,
+                c.page_last_modified,
+                c.article_id,
+            )
+            for c in checks
+        ],
+    )
+
+
+def record_revision(
+    conn: sqlite3.Connection,
+    rev: ArticleRevision,
+    matches: Sequence[RuleMatch],
+    alerts: Mapping[str, Sequence[str]],
+    now: datetime,
+    muted_rules: Sequence[str],
+    *,
+    insert_match: str,
+    new_alert_id: Callable[[], str],
+) -> RevisionOutcome | None:
+    """Store the new text, bump the revision, add the matches of rules that did not match
+    before and one alert per channel for those rules (``None``: no such article)."""
+    stamp = iso(now)
+    row = conn.execute(
+        "UPDATE articles SET title = ?, text = ?, content_hash = ?, extraction = ?,"
+        " item_updated = COALESCE(?, item_updated), page_etag = COALESCE(?, page_etag),"
+        " page_last_modified = COALESCE(?, page_last_modified), checked_at = ?,"
+        " revised_at = ?, revision = revision + 1 WHERE id = ? RETURNING revision",
+        (
+            rev.title,
+            rev.text,
+            rev.content_hash or None,
+            rev.extraction,
+            iso_or_none(rev.item_updated),
+            rev.page_etag,
+            rev.page_last_modified,
+            stamp,
+            stamp,
+            rev.article_id,
+        ),
+    ).fetchone()
+    if row is None:
+        return None
+    revision = int(row[0])
+    before = {
+        r[0]
+        for r in conn.execute("SELECT rule FROM matches WHERE article_id = ?", [rev.article_id])
+    }
+    fresh = [m for m in matches if m.rule not in before]
+    muted = set(muted_rules)
+    if fresh:
+        conn.executemany(
+            insert_match,
+            [
+                tuple(_rows.match_row(rev.article_id, m, now, m.rule in muted).values())
+                for m in fresh
+            ],
+        )
+    new_rules = {m.rule for m in fresh}
+    alert_rows: list[tuple[str, int, str, str, str, str, str, int]] = []
+    for channel, rule_ids in alerts.items():
+        rules = [r for r in dict.fromkeys(rule_ids) if r in new_rules]
+        if not rules:
+            continue
+        status = "muted" if all(r in muted for r in rules) else "pending"
+        alert_rows.append(
+            (new_alert_id(), rev.article_id, channel, dumps(rules), status, stamp, stamp, revision)
+        )
+    if alert_rows:
+        conn.executemany(
+            "INSERT INTO alerts (id, article_id, channel, rules, status, attempts,"
+            " created_at, horizon_from, also_reported_by, revision)"
+            " VALUES (?, ?, ?, ?, ?, 0, ?, ?, '[]', ?)",
+            alert_rows,
+        )
+    return RevisionOutcome(
+        article_id=rev.article_id,
+        revision=revision,
+        new_rules=tuple(m.rule for m in fresh),
+        alert_ids=tuple(r[0] for r in alert_rows),
+    )
