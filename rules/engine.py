@@ -28,6 +28,7 @@ from rules.spec import (
 )
 
 MAX_EVIDENCE = 8
+_MAX_COMBOS = 64  # requirement sets of an `any` before they are merged into one
 _FIELD_ORDER: dict[str, int] = {"title": 0, "text": 1, "url": 2, "source": 3}
 _BREAK_RX = re.compile(r"[;!?\u3002\uff1b\uff01\uff1f]|\.(?=\s|$)")
 _CJK_RX = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -189,12 +190,24 @@ class RuleSet:
             self._fields.update(spec.fields)
             self._collect(spec.root)
         self.scanner = Scanner(list(self._terms.values()))
-        # Per rule: the term ids of which at least one must occur for it to match (None: the
-        # rule can match without any term, e.g. through `not`, `regex` or `amount`).
-        self._needs: dict[str, frozenset[int] | None] = {
-            rid: (frozenset(self._positive_tids(spec.root)) if _needs_terms(spec.root) else None)
-            for rid, spec in self.rules.items()
+        # Per rule: sets of term ids of which each must have an occurrence for the rule to
+        # match (empty: the rule can match without any term, e.g. through `not` or `regex`).
+        self._needs: dict[str, tuple[frozenset[int], ...]] = {
+            rid: self._requirements(spec.root) for rid, spec in self.rules.items()
         }
+        # The same, inverted: term id -> numbers of the requirement sets it satisfies; per rule
+        # (in id order) the numbers of its sets.
+        self._sets_of_tid: dict[int, list[int]] = {}
+        self._plan: list[tuple[str, RuleSpec, frozenset[int]]] = []
+        number = 0
+        for rid, spec in self.rules.items():
+            own = []
+            for needed in self._needs[rid]:
+                for tid in needed:
+                    self._sets_of_tid.setdefault(tid, []).append(number)
+                own.append(number)
+                number += 1
+            self._plan.append((rid, spec, frozenset(own)))
 
     @property
     def term_count(self) -> int:
@@ -260,14 +273,30 @@ class RuleSet:
                 self._collect(c)
             self._collect_scope(node.scope)
 
-    def _positive_tids(self, node: Node) -> list[int]:
+    def _requirements(self, node: Node) -> tuple[frozenset[int], ...]:
+        """Term-id sets that each need an occurrence for ``node`` to be true (a conjunction of
+        disjunctions); empty when ``node`` can be true without any term (`not`, `regex`,
+        `amount`). A veto only removes spans, so it adds nothing."""
         if isinstance(node, TermsNode):
-            return [t for w in node.terms for t in self._term_ids[w]]
+            return (frozenset(t for w in node.terms for t in self._term_ids[w]),)
         if isinstance(node, EntityNode):
-            return [t for w in (*node.aliases, *node.ambiguous) for t in self._term_ids[w]]
-        if isinstance(node, AllNode | AnyNode | NearNode):
-            return [t for c in node.children for t in self._positive_tids(c)]
-        return []
+            written = (*node.aliases, *node.ambiguous)
+            return (frozenset(t for w in written for t in self._term_ids[w]),)
+        if isinstance(node, AllNode | NearNode):
+            return _dedup(c for child in node.children for c in self._requirements(child))
+        if isinstance(node, AnyNode):
+            # One child must be true: every choice of one set per child, joined, is needed.
+            options = [self._requirements(child) for child in node.children]
+            if not options or not all(options):
+                return ()
+            combos: list[frozenset[int]] = [frozenset()]
+            for sets in options:
+                if len(combos) * len(sets) > _MAX_COMBOS:
+                    joined = frozenset(t for o in options for c in o for t in c)
+                    return (joined,)
+                combos = [c | x for c in combos for x in sets]
+            return _dedup(combos)
+        return ()
 
     # -- evaluation -------------------------------------------------------------------------
     def _term_spans(self, st: _Doc, written: tuple[str, ...]) -> list[Span]:
@@ -456,13 +485,18 @@ class RuleSet:
         if not st.norm:
             return []
         lang = (doc.language or "").split("-")[0].split("_")[0].lower()
+        satisfied: set[int] = set()
+        sets_of_tid = self._sets_of_tid
+        for tid in st.occ:
+            found = sets_of_tid.get(tid)
+            if found:
+                satisfied.update(found)
         out: list[RuleMatch] = []
-        for rid, spec in self.rules.items():
+        for rid, spec, needed in self._plan:
+            if needed and not needed <= satisfied:
+                continue  # a term the rule needs does not occur: it cannot match
             if spec.languages and lang and lang not in spec.languages:
                 continue
-            needed = self._needs[rid]
-            if needed is not None and st.occ.keys().isdisjoint(needed):
-                continue  # none of the rule's terms occurs: it cannot match
             ok, spans = self._eval(st, spec.root, spec.fields)
             if not ok or not spans:
                 continue
@@ -518,15 +552,13 @@ def _same(x: Span, y: Span) -> bool:
     return x[0] == y[0] and x[1] == y[1] and x[2] == y[2]
 
 
-def _needs_terms(node: Node) -> bool:
-    """Whether ``node`` can only be true when one of its terms occurs."""
-    if isinstance(node, TermsNode | EntityNode):
-        return True
-    if isinstance(node, AllNode | NearNode):
-        return any(_needs_terms(c) for c in node.children)
-    if isinstance(node, AnyNode):
-        return all(_needs_terms(c) for c in node.children)
-    return False
+def _dedup(sets: Iterable[frozenset[int]]) -> tuple[frozenset[int], ...]:
+    """Distinct sets, smallest first, without any set that contains another (implied)."""
+    out: list[frozenset[int]] = []
+    for x in sorted(set(sets), key=len):
+        if not any(y <= x for y in out):
+            out.append(x)
+    return tuple(out)
 
 
 def _amount_label(usd: float) -> str:

@@ -364,8 +364,16 @@ _PATTERNS = [
         r"|auftrag|vorhaben|ausbau|deal)|milliardenschwer(?:e[nmrs]?)?(?![a-z])"
     ),
 ]
-# Patterns that only run when the text contains one of these (a C-level substring check).
-_GATES: list[tuple[str, ...] | None] = [None, None, None, _VAGUE_GATE, ("milliarden",)]
+_GATE_RX = re.compile("|".join(re.escape(w) for w in sorted(_VAGUE_GATE, key=len, reverse=True)))
+# Patterns that only run when the text contains one of these words (None: a digit).
+_GATES: list[re.Pattern[str] | None] = [
+    None,
+    None,
+    None,
+    _GATE_RX,
+    re.compile("milliarden"),
+]
+_DIGIT_RX = re.compile(r"\d")
 _CODE_PATTERN = 1
 
 
@@ -393,7 +401,6 @@ def parse_number(text: str) -> float:
     return float(f"{int_part}.{groups[-1]}")
 
 
-_GATE_RX = re.compile("|".join(re.escape(w) for w in sorted(_VAGUE_GATE, key=len, reverse=True)))
 _VAGUE_PATTERN = 3
 
 
@@ -418,9 +425,13 @@ def find_amounts(folded: str) -> list[Amount]:
     found: list[Amount] = []
     starts: list[int] = []  # spans already taken (disjoint, so ends sort like starts)
     ends: list[int] = []
+    digits = _DIGIT_RX.search(folded) is not None
     for k, pattern in enumerate(_PATTERNS):
         gate = _GATES[k]
-        if gate is not None and not any(w in folded for w in gate):
+        if gate is None:
+            if not digits:
+                continue  # every number pattern starts with a digit
+        elif gate.search(folded) is None:
             continue  # no scale word at all: no vague amount (cheap C-level check)
         matches = (
             _vague_matches(pattern, folded) if k == _VAGUE_PATTERN else pattern.finditer(folded)
