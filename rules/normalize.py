@@ -127,12 +127,18 @@ class NormText:
     text: str = ""
     _cum: list[int] = field(default_factory=list)  # folded length before each chunk
     _chunk_ends: dict[int, list[int]] = field(default_factory=dict)
+    # Every ASCII character folds to exactly one character: positions map to themselves.
+    _same_positions: bool = False
 
     def __post_init__(self) -> None:
         if not self.text:
             # Fold chunk by chunk: the same cost as one translate, and the chunk lengths are
             # the checkpoints that map folded positions back.
             orig = self.original
+            if orig.isascii():
+                self.text = orig.translate(_TABLE)
+                self._same_positions = True
+                return
             if len(orig) <= _CHUNK:
                 self.text = orig.translate(_TABLE)
                 self._cum = [0, len(self.text)]
@@ -159,6 +165,8 @@ class NormText:
 
     def _orig_index(self, pos: int) -> int:
         """Index of the original character whose fold contains folded position ``pos``."""
+        if self._same_positions:
+            return min(pos, len(self.original))
         cum = self._checkpoints()
         k = bisect_right(cum, pos) - 1
         k = min(k, len(cum) - 2) if len(cum) > 1 else 0
@@ -178,6 +186,8 @@ class NormText:
         dropped marks that follow its last character)."""
         o_start = self._orig_index(start)
         o_end = self._orig_index(end - 1) + 1 if end > start else o_start
+        if self._same_positions:
+            return o_start, o_end  # no ASCII character folds to nothing
         orig = self.original
         while o_end < len(orig) and _TABLE[ord(orig[o_end])] == "":
             o_end += 1

@@ -234,20 +234,22 @@ class Scanner:
         prefixes = "|".join(
             re.escape(p) for p in sorted(_arabic_prefixes(), key=len, reverse=True) if p
         )
-        # (gate, pattern): the pattern runs only when the gate (a set of first characters,
-        # searched in C) finds something. Latin terms always run.
-        self._rxs: list[tuple[re.Pattern[str] | None, re.Pattern[str]]] = []
+        # (gate, pattern, delimited): the pattern runs only when the gate (a set of first
+        # characters, searched in C) finds something. Latin terms always run.
+        self._rxs: list[tuple[re.Pattern[str] | None, re.Pattern[str], bool]] = []
         delim = f"[\\W_{_CJK}]"
+        # A delimited pattern consumes the character before the term (a non-word or CJK
+        # character; the regex engine jumps between such characters in C) and looks ahead for
+        # the term, so that finditer goes on right after that character: the next occurrence
+        # may start inside this one.
         if latin:
-            # Starts by consuming the character before the term (a non-word or CJK character):
-            # the regex engine then jumps between such characters in C.
-            self._rxs.append((None, re.compile(f"{delim}(?P<t>{_trie_regex(latin)})")))
+            self._rxs.append((None, re.compile(f"{delim}(?=(?P<t>{_trie_regex(latin)}))"), True))
         if spaced:
             gate = re.compile("[" + "".join(sorted({re.escape(u[0]) for u in spaced})) + "]")
-            pattern = re.compile(f"{delim}(?:{prefixes})?(?P<t>{_trie_regex(spaced)})")
-            self._rxs.append((gate, pattern))
+            trie = _trie_regex(spaced)
+            self._rxs.append((gate, re.compile(f"{delim}(?=(?:{prefixes})?(?P<t>{trie}))"), True))
         if cjk:
-            self._rxs.append((None, re.compile(f"(?P<t>{_trie_regex(cjk)})")))
+            self._rxs.append((None, re.compile(f"(?P<t>{_trie_regex(cjk)})"), False))
         # Terms inside compound words: found with plain substring search (str.find, in C);
         # rare words such as "investition" or "ausbau" cost next to nothing when absent.
         self._infix = [t for t in terms if t.start == "infix"]
@@ -269,21 +271,44 @@ class Scanner:
         every term that fits (longest first), overlapping occurrences included."""
         out: list[tuple[Term, int, int]] = []
         padded = " " + text  # so that a term at the very start has a character before it
-        for gate, rx in self._rxs:
+        for gate, rx, delimited in self._rxs:
             if gate is None or gate.search(text):
-                self._scan(rx, padded, out)
-        found = [(t, a - 1, b - 1) for t, a, b in out]
+                if delimited:
+                    self._scan_delimited(rx, padded, out)
+                else:
+                    self._scan(rx, padded, out)
         for term in self._infix:
-            key, end_rx = term.key, _END_RX[term.end]
+            key = term.key
             i = text.find(key)
             while i != -1:
                 j = i + len(key)
-                if end_rx.match(text, j):
-                    found.append((term, i, j))
+                if _END_RX[term.end].match(text, j):
+                    out.append((term, i, j))
                 i = text.find(key, i + 1)
-        return found
+        return out
+
+    def _scan_delimited(
+        self, rx: re.Pattern[str], text: str, out: list[tuple[Term, int, int]]
+    ) -> None:
+        """Occurrences found by a delimited pattern in ``text`` (padded with one character:
+        offsets in ``out`` are one less)."""
+        prefixes = self._prefixes
+        for m in rx.finditer(text):
+            a, b = m.span("t")
+            seg = text[a:b]
+            cands = prefixes.get(seg)
+            if cands is not None:  # no separator inside the hit: key offsets are text offsets
+                start = a - 1
+                for size, terms in cands:
+                    for term, _, end_ok in terms:
+                        if end_ok(text, a + size):
+                            out.append((term, start, start + size))
+            else:
+                self._scan_spaced(text, a, seg, out)
 
     def _scan(self, rx: re.Pattern[str], text: str, out: list[tuple[Term, int, int]]) -> None:
+        """The same for a pattern that starts with the term itself (searched again from the
+        next character after each hit)."""
         prefixes = self._prefixes
         pos = 0
         n = len(text)
@@ -294,15 +319,15 @@ class Scanner:
             a, b = m.span("t")
             seg = text[a:b]
             cands = prefixes.get(seg)
-            if cands is not None:  # no separator inside the hit: key offsets are text offsets
+            if cands is not None:
+                start = a - 1
                 for size, terms in cands:
-                    end = a + size
                     for term, _, end_ok in terms:
-                        if end_ok(text, end):
-                            out.append((term, a, end))
+                        if end_ok(text, a + size):
+                            out.append((term, start, start + size))
             else:
                 self._scan_spaced(text, a, seg, out)
-            pos = a if m.start() < a else a + 1
+            pos = a + 1
 
     def _scan_spaced(self, text: str, a: int, seg: str, out: list[tuple[Term, int, int]]) -> None:
         """Candidates of a hit that contains separators (``llama-4``, ``deep seek``)."""
@@ -314,4 +339,4 @@ class Scanner:
                 if inner and not inner <= seps:
                     continue  # "deep seek" is not the term "DeepSeek"
                 if end_ok(text, end):
-                    out.append((term, a, end))
+                    out.append((term, a - 1, end - 1))
