@@ -107,6 +107,7 @@ class _Doc:
         self.occ: dict[int, list[Span]] = {}
         self._amounts: dict[str, list[Span]] = {}
         self.memo: dict[tuple[int, tuple[str, ...]], Result] = {}
+        self.satisfied: set[int] = set()  # numbers of the term-id sets with an occurrence
         self.stem_end: dict[tuple[str, int, int], int] = {}  # evidence of a stem: whole word
         for f in fields:
             raw = getattr(doc, f) or ""
@@ -184,30 +185,25 @@ class RuleSet:
         self._terms: dict[tuple[tuple[str, ...], str, str], Term] = {}
         self._regex: dict[str, re.Pattern[str]] = {}
         self._fields: set[str] = set()
-        self._flat: dict[tuple[str, ...], tuple[int, ...]] = {}
+        self._flat: dict[tuple[str, ...], tuple[tuple[int, ...], frozenset[int]]] = {}
         self._folded: dict[tuple[str, ...], frozenset[str]] = {}
         for spec in self.rules.values():
             self._fields.update(spec.fields)
             self._collect(spec.root)
         self.scanner = Scanner(list(self._terms.values()))
-        # Per rule: sets of term ids of which each must have an occurrence for the rule to
-        # match (empty: the rule can match without any term, e.g. through `not` or `regex`).
-        self._needs: dict[str, tuple[frozenset[int], ...]] = {
-            rid: self._requirements(spec.root) for rid, spec in self.rules.items()
-        }
-        # The same, inverted: term id -> numbers of the requirement sets it satisfies; per rule
-        # (in id order) the numbers of its sets.
+        # Per node: the term-id sets of which each needs an occurrence for it to be true (see
+        # `_requirements`), numbered; the numbers each term id satisfies (inverted index).
+        self._set_no: dict[frozenset[int], int] = {}
         self._sets_of_tid: dict[int, list[int]] = {}
+        self._node_needs: dict[int, frozenset[int]] = {}  # id(node) -> set numbers
+        self._req_memo: dict[int, tuple[frozenset[int], ...]] = {}
         self._plan: list[tuple[str, RuleSpec, frozenset[int]]] = []
-        number = 0
         for rid, spec in self.rules.items():
-            own = []
-            for needed in self._needs[rid]:
-                for tid in needed:
-                    self._sets_of_tid.setdefault(tid, []).append(number)
-                own.append(number)
-                number += 1
-            self._plan.append((rid, spec, frozenset(own)))
+            self._requirements(spec.root)
+            self._plan.append((rid, spec, self._node_needs.get(id(spec.root), frozenset())))
+        for tids, number in self._set_no.items():
+            for tid in tids:
+                self._sets_of_tid.setdefault(tid, []).append(number)
 
     @property
     def term_count(self) -> int:
@@ -243,14 +239,17 @@ class RuleSet:
             if rival is not None:
                 self._collect(rival)
 
+    def _collect_terms(self, written: tuple[str, ...]) -> None:
+        tids = tuple(t for w in written for t in self._ids(w))
+        self._flat[written] = (tids, frozenset(tids))
+
     def _collect(self, node: Node) -> None:
         if isinstance(node, TermsNode):
-            for t in node.terms:
-                self._ids(t)
+            self._collect_terms(node.terms)
             self._collect_scope(node.scope)
         elif isinstance(node, EntityNode):
-            for t in (*node.aliases, *node.ambiguous, *node.exclude):
-                self._ids(t)
+            for written in (node.aliases, node.ambiguous, node.exclude):
+                self._collect_terms(written)
             if node.context is not None:
                 self._collect(node.context)
             if node.capitalised:
@@ -276,7 +275,21 @@ class RuleSet:
     def _requirements(self, node: Node) -> tuple[frozenset[int], ...]:
         """Term-id sets that each need an occurrence for ``node`` to be true (a conjunction of
         disjunctions); empty when ``node`` can be true without any term (`not`, `regex`,
-        `amount`). A veto only removes spans, so it adds nothing."""
+        `amount`). A veto only removes spans, so it adds nothing. Records the sets' numbers
+        for every node with a requirement, vetoes and contexts included."""
+        done = self._req_memo.get(id(node))
+        if done is not None:
+            return done
+        sets = self._requirements_uncached(node)
+        self._req_memo[id(node)] = sets
+        if sets:
+            numbers = [self._set_no.setdefault(x, len(self._set_no)) for x in sets]
+            self._node_needs[id(node)] = frozenset(numbers)
+        for sub in _subnodes(node):
+            self._requirements(sub)
+        return sets
+
+    def _requirements_uncached(self, node: Node) -> tuple[frozenset[int], ...]:
         if isinstance(node, TermsNode):
             return (frozenset(t for w in node.terms for t in self._term_ids[w]),)
         if isinstance(node, EntityNode):
@@ -300,13 +313,10 @@ class RuleSet:
 
     # -- evaluation -------------------------------------------------------------------------
     def _term_spans(self, st: _Doc, written: tuple[str, ...]) -> list[Span]:
-        tids = self._flat.get(written)
-        if tids is None:
-            tids = self._flat[written] = tuple(t for w in written for t in self._term_ids[w])
+        tids, wanted = self._flat[written]  # filled at compile time: match stays read-only
         occ = st.occ
         out: list[Span] = []
         if len(occ) < len(tids):
-            wanted = set(tids)
             for tid, spans in occ.items():
                 if tid in wanted:
                     out.extend(spans)
@@ -359,6 +369,9 @@ class RuleSet:
         hit = st.memo.get(key)
         if hit is not None:
             return hit
+        needed = self._node_needs.get(id(node))
+        if needed is not None and not needed <= st.satisfied:
+            return False, []  # a term it needs does not occur
         res = self._eval_uncached(st, node, fields)
         st.memo[key] = res
         return res
@@ -485,7 +498,7 @@ class RuleSet:
         if not st.norm:
             return []
         lang = (doc.language or "").split("-")[0].split("_")[0].lower()
-        satisfied: set[int] = set()
+        satisfied = st.satisfied
         sets_of_tid = self._sets_of_tid
         for tid in st.occ:
             found = sets_of_tid.get(tid)
@@ -550,6 +563,24 @@ class RuleSet:
 
 def _same(x: Span, y: Span) -> bool:
     return x[0] == y[0] and x[1] == y[1] and x[2] == y[2]
+
+
+def _subnodes(node: Node) -> list[Node]:
+    """Every node evaluated on behalf of ``node``: children, context, vetoes and rivals."""
+    out: list[Node] = []
+    if isinstance(node, AllNode | AnyNode | NearNode):
+        out.extend(node.children)
+    elif isinstance(node, NotNode):
+        out.append(node.child)
+    elif isinstance(node, EntityNode) and node.context is not None:
+        out.append(node.context)
+    scope = getattr(node, "scope", None)
+    if isinstance(scope, Scope):
+        for veto, _, rival in scope.unless:
+            out.append(veto)
+            if rival is not None:
+                out.append(rival)
+    return out
 
 
 def _dedup(sets: Iterable[frozenset[int]]) -> tuple[frozenset[int], ...]:
