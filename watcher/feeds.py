@@ -27,6 +27,9 @@ class FeedItem:
     published: datetime | None  # tz-aware UTC
     author: str | None = None
     language: str | None = None
+    # when the feed says the item was last modified (Atom <updated>, JSON Feed date_modified);
+    # None when it only gives a publication date
+    updated: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,6 +391,7 @@ def _parse_xml_feed(body: bytes, headers: Mapping[str, str], url: str) -> Parsed
                 published=_utc(dict.get(e, "published_parsed") or dict.get(e, "updated_parsed")),
                 author=e.get("author") or None,
                 language=(e.get("language") or lang or None),
+                updated=_utc(dict.get(e, "updated_parsed")),
             )
         )
     return ParsedFeed(
@@ -448,6 +452,7 @@ def _json_item(it: dict[str, Any], url: str, lang: str | None) -> FeedItem | Non
         published=_json_date(it.get("date_published") or it.get("date_modified")),
         author=author,
         language=it["language"] if isinstance(it.get("language"), str) else lang,
+        updated=_json_date(it.get("date_modified")),
     )
 
 

@@ -23,7 +23,14 @@ import httpx
 
 from rules.models import Document, RuleMatch
 from storage.interface import ArticleBatchItem, Store
-from storage.models import FetchLogEntry, NewArticle, SourceDef, SourceUpdate
+from storage.models import (
+    ArticleRevision,
+    FetchLogEntry,
+    NewArticle,
+    PageCheck,
+    SourceDef,
+    SourceUpdate,
+)
 from storage.urls import canonical_url, content_hash
 from watcher.config import Config, SourceConfig
 from watcher.errors import ExtractionError, FetchError, ParseError
@@ -31,6 +38,7 @@ from watcher.extract import ExtractedArticle, extract_article, guess_language
 from watcher.feeds import FeedItem, ParsedFeed, parse_feed
 from watcher.http import FetchedDoc, Fetcher, make_client
 from watcher.polling import PollHints, adaptive_interval, next_poll_time
+from watcher.revisions import Revisit
 
 __all__ = ["PollReport", "Poller", "SourceReport"]
 
@@ -64,6 +72,7 @@ class SourceReport:
     url: str = ""
     duration_ms: int = 0
     notes: tuple[str, ...] = ()  # e.g. items stored from the feed text because extraction failed
+    revised_articles: int = 0  # stored articles that changed (see watcher.revisions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,11 +202,20 @@ class _Item:
     published: datetime | None = None
     author: str | None = None
     language: str | None = None
+    updated: datetime | None = None  # the source's modification time of the item, if any
 
     @classmethod
     def from_feed(cls, it: FeedItem) -> _Item:
         return cls(
-            it.url, it.guid, it.title, it.summary, it.content, it.published, it.author, it.language
+            it.url,
+            it.guid,
+            it.title,
+            it.summary,
+            it.content,
+            it.published,
+            it.author,
+            it.language,
+            it.updated,
         )
 
 
@@ -244,6 +262,7 @@ class _Counts:
     matched: int = 0
     alerts: int = 0
     held: int = 0  # items left for a later poll (their page failed for a temporary cause)
+    revised: int = 0  # stored articles whose text changed (a new revision)
     notes: list[str] = field(default_factory=list)
     done_keys: list[str] = field(default_factory=list)  # pages whose retry count can go
 
@@ -458,7 +477,14 @@ class Poller:
                     break
             entries.sort(key=lambda e: e.lastmod.timestamp() if e.lastmod else 0.0, reverse=True)
             return [
-                _Item(e.url, None, e.title, published=e.lastmod, language=e.language)
+                _Item(
+                    e.url,
+                    None,
+                    e.title,
+                    published=e.lastmod,
+                    language=e.language,
+                    updated=e.lastmod,
+                )
                 for e in entries[:MAX_ITEMS_PER_SOURCE]
             ], None
         links: list[Link] = parsed
@@ -513,7 +539,9 @@ class Poller:
         mutes = self.store.active_mutes(now)
         source_muted = any(m.kind == "source" and m.target == source.name for m in mutes)
         muted_rules = {m.target for m in mutes if m.kind == "rule"}
-        todo = await self._db(self._unknown_items, source, items, now)
+        todo, known = await self._db(self._unknown_items, source, items, now)
+        if known:
+            await self._revisit(source, known, now, counts, source_muted, muted_rules)
         chunks = [todo[i : i + PAGES_PER_JOB] for i in range(0, len(todo), PAGES_PER_JOB)]
         prepared = await asyncio.gather(
             *(self._prepare_chunk(source, c, counts, now) for c in chunks)
@@ -527,6 +555,117 @@ class Poller:
             await self._db(self.store.clear_page_failures, counts.done_keys)
         return counts
 
+    async def _revisit(
+        self,
+        source: SourceConfig,
+        known: list[tuple[_Item, int]],
+        now: datetime,
+        counts: _Counts,
+        source_muted: bool,
+        muted_rules: set[str],
+    ) -> None:
+        """Revalidate stored articles that their source says changed (conditional GET of the
+        page; a 304 costs no extraction); store a changed text as a new revision and alert
+        only the rules it newly matches. See :mod:`watcher.revisions`."""
+        from watcher.alerts.routing import route
+        from watcher.revisions import due_revisits
+
+        uses_page = source.kind != "feed" or source.fulltext
+        states = await self._db(self.store.page_states, [aid for _, aid in known])
+        due = due_revisits(known, states, now, uses_page=uses_page)
+        if not due:
+            return
+        checks: list[PageCheck] = []
+        # (revisit, title, text, language, the page when fetched)
+        texts: list[tuple[Revisit, str, str, str | None, FetchedDoc | None]] = []
+        if not uses_page:
+            for r in due:
+                text = r.item.content or r.item.summary or r.item.title
+                lang = r.item.language or source.language or guess_language(text)
+                texts.append((r, r.item.title, text, lang, None))
+        else:
+            docs = await asyncio.gather(*(self._fetch_again(r) for r in due))
+            pages = [
+                (d.body, d.url, d.content_type)
+                for d in docs
+                if isinstance(d, FetchedDoc) and not d.not_modified
+            ]
+            results: list[ExtractedArticle | str] = []
+            if pages:
+                try:
+                    results = await self._run(_extract_many_job, pages)
+                except ExtractionError as exc:
+                    results = [str(exc)] * len(pages)
+            it_results = iter(results)
+            for r, d in zip(due, docs, strict=True):
+                aid = r.state.article_id
+                if isinstance(d, _PageFailure):
+                    counts.notes.append(f"{r.state.url}: revision not checked: {d.reason}")
+                    if d.temporary:  # retried on the next poll, which must list the item again
+                        counts.held += 1
+                    else:  # gone or refused for good: this revision is not checked again
+                        checks.append(PageCheck(aid, r.item.updated))
+                elif d.not_modified:
+                    checks.append(PageCheck(aid, r.item.updated, d.etag, d.last_modified))
+                else:
+                    res = next(it_results)
+                    if isinstance(res, ExtractedArticle):
+                        lang = res.language or r.item.language or source.language
+                        texts.append((r, r.item.title or res.title, res.text, lang, d))
+                    else:
+                        counts.notes.append(f"{r.state.url}: revision not extracted: {res}")
+                        checks.append(PageCheck(aid, r.item.updated, d.etag, d.last_modified))
+        changed: list[tuple[ArticleRevision, Document]] = []
+        for r, title, text, lang, page in texts:
+            etag = page.etag if page is not None else None
+            modified = page.last_modified if page is not None else None
+            digest = content_hash(title, text)
+            old = await self._db(self.store.get_article, r.state.article_id)
+            if (old.title, old.text) == (title, text):
+                checks.append(PageCheck(r.state.article_id, r.item.updated, etag, modified))
+                continue
+            rev = ArticleRevision(
+                r.state.article_id,
+                title,
+                text,
+                digest,
+                "fulltext" if page is not None else "feed",
+                r.item.updated,
+                etag,
+                modified,
+            )
+            doc = Document(text, title, r.state.url, source.name, lang)
+            changed.append((rev, doc))
+        found = await self._match([doc for _, doc in changed]) if changed else []
+        for (rev, _), matches in zip(changed, found, strict=True):
+            ms = list(matches)
+            muted = [m.rule for m in ms if source_muted or m.rule in muted_rules]
+            routes = route(ms, self.config.alerts) if ms else {}
+            outcome = await self._db(self.store.record_revision, rev, ms, routes, now, muted)
+            counts.revised += 1
+            counts.alerts += len(outcome.alert_ids)
+            log.info(
+                "source %s: article %d changed (revision %d)%s",
+                source.name,
+                rev.article_id,
+                outcome.revision,
+                f"; newly matches {', '.join(outcome.new_rules)}" if outcome.new_rules else "",
+            )
+        if checks:
+            await self._db(self.store.mark_pages_checked, checks, now)
+
+    async def _fetch_again(self, r: Revisit) -> FetchedDoc | _PageFailure:
+        """The stored article's page, conditionally (its validators from the last fetch)."""
+        try:
+            return await self.fetcher.fetch(  # type: ignore[union-attr]
+                r.state.url,
+                etag=r.state.page_etag,
+                last_modified=r.state.page_last_modified,
+                check_robots=True,
+            )
+        except FetchError as exc:
+            return _PageFailure(str(exc), self._temporary(exc))
+
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:
         """Run store work (inline: a store thread was measured slower, see bench/poll)."""
         if self._db_thread is None:
@@ -535,8 +674,9 @@ class Poller:
 
     def _unknown_items(
         self, source: SourceConfig, items: list[_Item], now: datetime
-    ) -> list[tuple[_Item, str | None]]:
-        """Items not stored yet (one batched lookup); a known one only gains this source."""
+    ) -> tuple[list[tuple[_Item, str | None]], list[tuple[_Item, int]]]:
+        """Items not stored yet (one batched lookup); a known one only gains this source. Also
+        returns the known items that state a modification time (revision candidates)."""
         seen: set[str] = set()
         fresh: list[tuple[_Item, str | None]] = []
         for item in items:
@@ -547,12 +687,18 @@ class Poller:
             seen.add(key)
             fresh.append((item, canon))
         if not fresh:
-            return []
+            return [], []
         known_ids = self.store.known_articles([(canon or "", it.guid) for it, canon in fresh])
         known = [k for k in known_ids if k is not None]
         if known:
             self.store.add_article_sources(known, source.name, now)
-        return [pair for pair, k in zip(fresh, known_ids, strict=True) if k is None]
+        todo = [pair for pair, k in zip(fresh, known_ids, strict=True) if k is None]
+        updated = [
+            (it, k)
+            for (it, _), k in zip(fresh, known_ids, strict=True)
+            if k is not None and it.updated is not None
+        ]
+        return todo, updated
 
     def _record_all(
         self,
@@ -626,7 +772,7 @@ class Poller:
             if isinstance(doc, FetchedDoc):
                 res = next(it_results)
                 if isinstance(res, ExtractedArticle):
-                    out.append(self._build(source, item, canon, res, None, doc.url, counts))
+                    out.append(self._build(source, item, canon, res, None, doc.url, counts, doc))
                 else:
                     out.append(self._build(source, item, canon, None, res, doc.url, counts))
             else:
@@ -708,6 +854,7 @@ class Poller:
         note: str | None,
         final_url: str | None,
         counts: _Counts,
+        page: FetchedDoc | None = None,
     ) -> tuple[NewArticle, Document] | None:
         feed_text = item.content or item.summary
         needs_page = source.kind != "feed" or source.fulltext
@@ -753,6 +900,9 @@ class Poller:
             extraction=extraction,
             extraction_note=note if extraction == "feed-fallback" else None,
             content_hash=content_hash(title, text) or None,
+            item_updated=item.updated,
+            page_etag=page.etag if page is not None else None,
+            page_last_modified=page.last_modified if page is not None else None,
         )
         doc = Document(text=text, title=title, url=url, source=source.name, language=language)
         return article, doc
@@ -797,6 +947,7 @@ class Poller:
             new_url or doc.url,
             ms,
             tuple(counts.notes),
+            counts.revised,
         )
 
     def _failed(

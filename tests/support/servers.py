@@ -181,6 +181,7 @@ class LocalHTTPServer:
             )
         )
         if not_modified:
+            req.status = 304
             h.send_response(304)
             for k, v in headers.items():
                 h.send_header(k, v)

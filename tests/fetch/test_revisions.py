@@ -1,0 +1,181 @@
+"""Updated articles against a real local server and SQLite: the page is revalidated with its
+validators when the feed announces a newer <updated>, a 304 costs no extraction, a changed page
+becomes a new revision that alerts only the rules it newly matches, and the politeness bounds
+hold (gap between checks, revisits per poll)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from storage.models import PageState
+from tests.fetch.conftest import KeywordRules, make_config
+from tests.support.servers import LocalHTTPServer, Route
+from watcher.pipeline import Poller, _Item
+from watcher.revisions import MAX_REVISITS_PER_POLL, MIN_REVISIT_GAP, due_revisits
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+ATOM = "application/atom+xml; charset=utf-8"
+PAGE = "/news/2026/11/orbital-build-out"
+FILLER = (
+    "The company described the project in a filing with regulators this week, saying that "
+    "construction would start in the spring and that the first halls would open next year. "
+)
+
+
+def at(minutes: float) -> datetime:
+    return NOW + timedelta(minutes=minutes)
+
+
+def atom(link: str, updated: datetime, summary: str = "Orbital Labs expands.") -> bytes:
+    stamp = updated.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        "<title>Wire</title><id>urn:wire</id><updated>2026-11-28T00:00:00Z</updated>"
+        f"<entry><title>Orbital Labs build-out</title><id>urn:wire:1</id>"
+        f'<link href="{link}"/><published>2026-11-28T10:00:00Z</published>'
+        f"<updated>{stamp}</updated><summary>{summary}</summary></entry></feed>"
+    ).encode()
+
+
+def page(*extra: str) -> bytes:
+    paras = [
+        "Orbital Labs will build a data center campus outside Lisbon, its largest so far.",
+        *extra,
+        FILLER * 2,
+        FILLER,
+    ]
+    body = "".join(f"<p>{p}</p>" for p in paras)
+    return (
+        "<html><head><meta charset='utf-8'><title>Orbital Labs build-out</title></head><body>"
+        "<nav><a href='/'>Home</a> <a href='/tech'>Tech</a></nav>"
+        f"<article><h1>Orbital Labs build-out</h1>{body}</article>"
+        "<footer>Copyright Wire</footer></body></html>"
+    ).encode()
+
+
+def alerts(store: Any) -> list[Any]:
+    return sorted(store.list_alerts(), key=lambda a: a.revision)
+
+
+async def test_updated_entry_revalidates_the_page(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
+) -> None:
+    url = http_server.url(PAGE)
+    http_server.routes[PAGE] = Route(page())  # strong ETag: 304 to a matching If-None-Match
+    http_server.routes["/feed"] = Route(atom(url, at(-60)), content_type=ATOM, etag=False)
+    cfg = make_config(tmp_path, [{"name": "wire", "url": http_server.url("/feed")}])
+    async with Poller(cfg, store, rules, workers=0) as poller:
+        first = await poller.poll(at(0))
+        assert first.new_articles == 1
+        [alert] = alerts(store)
+        assert alert.rules == ("datacenter",)
+        (aid,) = {a.article_id for a in alerts(store)}
+
+        # the same <updated>: the stored article is not fetched again
+        await poller.poll(at(20))
+        assert len(http_server.hits(PAGE)) == 1
+
+        # a newer <updated>, same page: a conditional GET answered 304, nothing extracted
+        http_server.routes["/feed"] = Route(atom(url, at(30)), content_type=ATOM, etag=False)
+        third = await poller.poll(at(40))
+        hit = http_server.hits(PAGE)[-1]
+        assert hit.headers.get("if-none-match") and hit.status == 304
+        assert third.sources[0].revised_articles == 0
+        state = store.page_states([aid])[aid]
+        assert state.item_updated == at(30) and state.checked_at == at(40)
+        assert state.revision == 0
+
+        # the page changed and now names DeepSeek: a new revision, one alert for that rule only
+        http_server.routes[PAGE] = Route(page("It will also host models from 深度求索 (DeepSeek)."))
+        http_server.routes["/feed"] = Route(atom(url, at(50)), content_type=ATOM, etag=False)
+        fourth = await poller.poll(at(60))
+        assert fourth.sources[0].revised_articles == 1 and fourth.new_articles == 0
+        assert fourth.sources[0].alerts_created == 1
+        assert [(a.revision, a.rules) for a in alerts(store)] == [
+            (0, ("datacenter",)),
+            (1, ("deepseek",)),
+        ]
+        art = store.get_article(aid)
+        assert "深度求索" in art.text and art.revision == 1 and art.revised_at == at(60)
+        assert [a.id for a in store.search("深度求索")] == [aid]
+
+        # an edit that matches nothing new: a revision, no alert
+        http_server.routes[PAGE] = Route(page("深度求索 (DeepSeek) models, corrected spelling."))
+        http_server.routes["/feed"] = Route(atom(url, at(70)), content_type=ATOM, etag=False)
+        fifth = await poller.poll(at(80))
+        assert fifth.sources[0].revised_articles == 1 and fifth.sources[0].alerts_created == 0
+        assert len(alerts(store)) == 2 and store.get_article(aid).revision == 2
+
+
+async def test_feed_only_revision_uses_the_new_feed_text(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
+) -> None:
+    url = http_server.url(PAGE)
+    http_server.routes["/feed"] = Route(
+        atom(url, at(-60), "Orbital Labs plans a data center."), content_type=ATOM, etag=False
+    )
+    cfg = make_config(
+        tmp_path, [{"name": "wire", "url": http_server.url("/feed"), "fulltext": False}]
+    )
+    async with Poller(cfg, store, rules, workers=0) as poller:
+        await poller.poll(at(0))
+        http_server.routes["/feed"] = Route(
+            atom(url, at(5), "Orbital Labs plans a data center with ميتا as its tenant."),
+            content_type=ATOM,
+            etag=False,
+        )
+        report = await poller.poll(at(20))
+    assert report.sources[0].revised_articles == 1
+    assert [(a.revision, a.rules) for a in alerts(store)] == [(0, ("datacenter",)), (1, ("meta",))]
+    assert http_server.hits(PAGE) == []  # feed-only: pages are never fetched
+    (art,) = store.articles_between(at(-1), at(1))
+    assert "ميتا" in art.text and art.extraction == "feed"
+
+
+async def test_temporary_failure_of_a_revisit_is_retried_next_poll(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
+) -> None:
+    url = http_server.url(PAGE)
+    http_server.routes[PAGE] = Route(page())
+    http_server.routes["/feed"] = Route(atom(url, at(-60)), content_type=ATOM)  # ETag + 304
+    cfg = make_config(tmp_path, [{"name": "wire", "url": http_server.url("/feed")}])
+    async with Poller(cfg, store, rules, workers=0) as poller:
+        await poller.poll(at(0))
+        http_server.routes["/feed"] = Route(atom(url, at(10)), content_type=ATOM)
+        http_server.routes[PAGE] = [
+            Route(b"busy", status=503),
+            Route(page("深度求索 joins as a tenant.")),
+        ]
+        second = await poller.poll(at(20))
+        assert any("revision not checked" in n and "503" in n for n in second.sources[0].notes)
+        assert store.get_source("wire").etag is None  # the next poll must list the item again
+        third = await poller.poll(at(21))  # sooner than MIN_REVISIT_GAP: a failure is no check
+    assert third.sources[0].status == "ok" and third.sources[0].revised_articles == 1
+    assert {a.rules for a in alerts(store)} == {("datacenter",), ("deepseek",)}
+
+
+def _state(aid: int, **kw: Any) -> PageState:
+    return PageState(aid, f"https://x.example/{aid}", at(0), **kw)
+
+
+def test_due_revisits_bounds() -> None:
+    items = [(_Item(f"https://x.example/{i}", updated=at(10 + i)), i) for i in range(15)]
+    states = {i: _state(i) for i in range(15)}
+    due = due_revisits(items, states, at(60), uses_page=True)
+    assert len(due) == MAX_REVISITS_PER_POLL
+    assert [r.state.article_id for r in due] == list(range(14, 4, -1))  # newest first
+    # checked a moment ago: not again before the gap
+    recent = {0: _state(0, checked_at=at(60) - MIN_REVISIT_GAP / 2)}
+    assert due_revisits(items[:1], recent, at(60), uses_page=True) == []
+    # not newer than what is stored, or than first seen when nothing was stored
+    assert (
+        due_revisits(items[:1], {0: _state(0, item_updated=at(10))}, at(60), uses_page=True) == []
+    )
+    assert due_revisits([(_Item("u", updated=at(-5)), 0)], states, at(60), uses_page=True) == []
+    # a feed-only source never replaces a full text with its feed text
+    full = {0: _state(0, extraction="fulltext")}
+    assert due_revisits(items[:1], full, at(60), uses_page=False) == []
+    feed = {0: _state(0, extraction="feed")}
+    assert len(due_revisits(items[:1], feed, at(60), uses_page=False)) == 1
