@@ -56,6 +56,7 @@ def test_generic_json_has_the_documented_fields() -> None:
         "also_reported_by",
         "published",
         "language",
+        "revision",
         "snippet",
     }
     rule = body["rules"][0]

@@ -12,6 +12,7 @@ from typing import Any
 from storage.models import PageState
 from tests.fetch.conftest import KeywordRules, make_config
 from tests.support.servers import LocalHTTPServer, Route
+from watcher.alerts.payload import alert_json, build_content
 from watcher.pipeline import Poller, _Item
 from watcher.revisions import MAX_REVISITS_PER_POLL, MIN_REVISIT_GAP, due_revisits
 
@@ -100,6 +101,9 @@ async def test_updated_entry_revalidates_the_page(
         art = store.get_article(aid)
         assert "深度求索" in art.text and art.revision == 1 and art.revised_at == at(60)
         assert [a.id for a in store.search("深度求索")] == [aid]
+        update = build_content(alerts(store)[1], art, store.article_matches(aid))
+        assert update.title.startswith("(updated) ") and update.rule_ids == ("deepseek",)
+        assert alert_json(update)["article"]["revision"] == 1
 
         # an edit that matches nothing new: a revision, no alert
         http_server.routes[PAGE] = Route(page("深度求索 (DeepSeek) models, corrected spelling."))

@@ -60,6 +60,7 @@ class AlertContent:
     language: str | None = None
     also_reported_by: tuple[str, ...] = ()
     extraction: str | None = None
+    revision: int = 0  # > 0: the article changed after it was first alerted (watcher.revisions)
 
     @property
     def severity(self) -> str:
@@ -133,12 +134,14 @@ def build_content(
     also = tuple(
         dict.fromkeys(s for s in (*sources, *alert.also_reported_by) if s != article.source)
     )
+    title = clean_line(article.title) or article.url
     return AlertContent(
         alert_id=alert.id,
         channel=alert.channel,
         created_at=alert.created_at,
         url=article.url,
-        title=clean_line(article.title) or article.url,
+        # an alert raised by a later revision says so in every format (subject, card, text)
+        title=f"(updated) {title}" if alert.revision else title,
         source=article.source,
         rules=tuple(hits),
         snippet=_snippet(article, hits),
@@ -146,6 +149,7 @@ def build_content(
         language=article.language,
         also_reported_by=also,
         extraction=article.extraction,
+        revision=alert.revision,
     )
 
 
@@ -170,6 +174,7 @@ def article_json(c: AlertContent, *, snippet: bool = True) -> dict[str, Any]:
         "also_reported_by": list(c.also_reported_by),
         "published": _iso(c.published),
         "language": c.language,
+        "revision": c.revision,
     }
     if snippet:
         out["snippet"] = c.snippet
