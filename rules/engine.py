@@ -427,9 +427,10 @@ class RuleSet:
 
     def _eval_near(self, st: _Doc, node: NearNode, fields: tuple[str, ...]) -> Result:
         # Occurrences of different children must not overlap (the same words are not two
-        # pieces of evidence). Cheap children first so that amounts are parsed only if needed.
+        # pieces of evidence). Amounts first: the children with terms are most likely true by
+        # now (their terms occur, see `_eval`), a money amount is the rare part.
         order = sorted(
-            range(len(node.children)), key=lambda i: isinstance(node.children[i], AmountNode)
+            range(len(node.children)), key=lambda i: not isinstance(node.children[i], AmountNode)
         )
         got: dict[int, Result] = {}
         for i in order:

@@ -49,6 +49,28 @@ END_ASSERT = {
 _END_RX = {k: re.compile(v) for k, v in END_ASSERT.items()}
 
 
+class _WordEnd(dict[str, bool]):
+    """Whether a word-class term may end before a character (filled on first use, like the
+    fold table): the same answer as ``END_ASSERT["word"]``, without a regex call per end."""
+
+    def __missing__(self, ch: str) -> bool:
+        value = _END_RX["word"].match(ch) is not None
+        self[ch] = value
+        return value
+
+
+_WORD_END = _WordEnd()
+
+
+def _word_end(text: str, end: int) -> bool:
+    return end >= len(text) or _WORD_END[text[end]]
+
+
+def _end_check(end_class: str) -> Callable[[str, int], object]:
+    """A term's end-boundary check ``(text, end) -> truthy``."""
+    return _word_end if end_class == "word" else _END_RX[end_class].match
+
+
 def _script(ch: str) -> str:
     cp = ord(ch)
     if 0x30A0 <= cp <= 0x30FF or 0x31F0 <= cp <= 0x31FF:
@@ -263,7 +285,7 @@ class Scanner:
             for n in range(len(key), 0, -1):
                 same = tuple(t for t in self._by_key.get(key[:n], ()) if t.start == group)
                 if same:
-                    cands.append((n, tuple((t, t.seps, _END_RX[t.end].match) for t in same)))
+                    cands.append((n, tuple((t, t.seps, _end_check(t.end)) for t in same)))
             self._prefixes[key] = tuple(cands)
 
     def scan(self, text: str) -> list[tuple[Term, int, int]]:
@@ -293,18 +315,27 @@ class Scanner:
         """Occurrences found by a delimited pattern in ``text`` (padded with one character:
         offsets in ``out`` are one less)."""
         prefixes = self._prefixes
+        append = out.append
+        word_end = _WORD_END
+        n = len(text)
         for m in rx.finditer(text):
-            a, b = m.span("t")
+            a, b = m.span(1)  # the term: the only group
             seg = text[a:b]
             cands = prefixes.get(seg)
-            if cands is not None:  # no separator inside the hit: key offsets are text offsets
-                start = a - 1
-                for size, terms in cands:
-                    for term, _, end_ok in terms:
-                        if end_ok(text, a + size):
-                            out.append((term, start, start + size))
-            else:
+            if cands is None:
                 self._scan_spaced(text, a, seg, out)
+                continue
+            # no separator inside the hit: key offsets are text offsets
+            start = a - 1
+            for size, terms in cands:
+                end = a + size
+                for term, _, end_ok in terms:
+                    if end_ok is _word_end:  # inlined: most terms end at a word boundary
+                        if end < n and not word_end[text[end]]:
+                            continue
+                    elif not end_ok(text, end):
+                        continue
+                    append((term, start, start + size))
 
     def _scan(self, rx: re.Pattern[str], text: str, out: list[tuple[Term, int, int]]) -> None:
         """The same for a pattern that starts with the term itself (searched again from the
@@ -316,7 +347,7 @@ class Scanner:
             m = rx.search(text, pos)
             if m is None:
                 break
-            a, b = m.span("t")
+            a, b = m.span(1)
             seg = text[a:b]
             cands = prefixes.get(seg)
             if cands is not None:
