@@ -139,6 +139,15 @@ def _canonical_netloc(scheme: str, netloc: str) -> str | None:
     return f"{user}{host}:{port}" if port else f"{user}{host}"
 
 
+# URLs already in canonical form (the common case in feeds): http(s), a lower-case ASCII
+# host, an optional port, a path of safe characters only; no query, fragment, escapes or
+# whitespace. canonical_url returns them unchanged without parsing them.
+_PLAIN_URL_RE = re.compile(
+    r"(https?)://[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::([1-9][0-9]{0,4}))?"
+    r"/[A-Za-z0-9\-._~/:@!$&'()*+,;=]*"
+)
+
+
 def canonical_url(url: str) -> str:
     """The canonical form of ``url``, used to recognise the same article behind different links.
 
@@ -148,6 +157,14 @@ def canonical_url(url: str) -> str:
     into ``/``. Anything that is not an absolute URL with a host is returned stripped.
     Idempotent: ``canonical_url(canonical_url(x)) == canonical_url(x)``.
     """
+    plain = _PLAIN_URL_RE.fullmatch(url)
+    if plain is not None and (plain[2] is None or plain[2] != _DEFAULT_PORTS[plain[1]]):
+        return url
+    return _canonical_url_parsed(url)
+
+
+def _canonical_url_parsed(url: str) -> str:
+    """:func:`canonical_url` the long way (also the reference for its fast path)."""
     stripped = url.strip()
     try:
         parts = urlsplit(stripped)

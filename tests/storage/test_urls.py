@@ -119,3 +119,26 @@ def test_content_hash_empty_for_short_text() -> None:
 def test_content_hash_total(title: str, text: str) -> None:
     h = content_hash(title, text)
     assert h == "" or len(h) == 64
+
+
+_plain_host = st.from_regex(r"[a-z0-9]([a-z0-9.-]{0,20}[a-z0-9])?", fullmatch=True)
+_plain_path = st.text(
+    alphabet=st.sampled_from("abcXYZ019-._~/:@!$&'()*+,;=%?# \t\u00e9"), max_size=30
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.sampled_from(["http", "https", "HTTP"]),
+    _plain_host,
+    st.sampled_from(["", ":80", ":443", ":8080", ":08080", ":65535", ":99999"]),
+    _plain_path,
+)
+def test_canonical_url_fast_path_agrees_with_the_parser(
+    scheme: str, host: str, port: str, path: str
+) -> None:
+    """The shortcut for URLs already in canonical form gives what full parsing gives."""
+    from storage.urls import _canonical_url_parsed
+
+    raw = f"{scheme}://{host}{port}/{path}"
+    assert canonical_url(raw) == _canonical_url_parsed(raw)
