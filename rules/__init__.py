@@ -6,12 +6,41 @@
 files.
 """
 
-from rules.engine import RuleSet, compile_rules
+from typing import TYPE_CHECKING, Any
+
 from rules.errors import RulesError, RuleValidationError
 from rules.models import Document, Evidence, RuleMatch
-from rules.money import Amount, find_amounts
-from rules.normalize import NormText, fold
-from rules.spec import RuleSpec, parse_rules
+
+if TYPE_CHECKING:
+    from rules.engine import RuleSet, compile_rules
+    from rules.money import Amount, find_amounts
+    from rules.normalize import NormText, fold
+    from rules.spec import RuleSpec, parse_rules
+
+# Imported on first use: the engine compiles its tables at import, and a process that only
+# needs the models (storage, a poll where nothing is new) should not pay for it.
+_LAZY = {
+    "RuleSet": "rules.engine",
+    "compile_rules": "rules.engine",
+    "Amount": "rules.money",
+    "find_amounts": "rules.money",
+    "NormText": "rules.normalize",
+    "fold": "rules.normalize",
+    "RuleSpec": "rules.spec",
+    "parse_rules": "rules.spec",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rules' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 CORE_RULES = ("capex", "deepseek", "llama4")
 # Built-in pack name -> (file in rules/packs/, rule ids it keeps; empty: all of them).
@@ -23,7 +52,7 @@ PACK_FILES: dict[str, tuple[str, tuple[str, ...]]] = {
 packs: tuple[str, ...] = tuple(PACK_FILES)
 
 
-def pack_rules(name: str, specs: list[RuleSpec]) -> list[RuleSpec]:
+def pack_rules(name: str, specs: list["RuleSpec"]) -> list["RuleSpec"]:
     """The rules of the parsed pack file that belong to pack ``name``."""
     _, keep = PACK_FILES[name]
     if not keep:

@@ -14,6 +14,7 @@ from watcher.config import Config, SourceConfig
 
 if TYPE_CHECKING:
     from rules import RuleSet
+    from watcher.ruleload import LazyRuleSet
 
 
 @dataclass
@@ -44,7 +45,7 @@ class CycleResult:
 async def run_cycle(
     config: Config,
     store: Store,
-    ruleset: RuleSet,
+    ruleset: RuleSet | LazyRuleSet,
     sources: Sequence[SourceConfig] | None,
     now: datetime,
     *,

@@ -28,6 +28,7 @@ from watcher.health import source_health
 if TYPE_CHECKING:
     from rules import RuleSet
     from watcher.pipeline import Poller
+    from watcher.ruleload import LazyRuleSet
 
 log = logging.getLogger("watcher.daemon")
 
@@ -46,7 +47,7 @@ class Daemon:
         self,
         config: Config,
         store: Store,
-        ruleset: RuleSet,
+        ruleset: RuleSet | LazyRuleSet,
         *,
         client: httpx.AsyncClient | None = None,
         clock: Clock = _utcnow,

@@ -13,11 +13,12 @@ from watcher.errors import DeliveryError
 
 if TYPE_CHECKING:
     from rules import RuleSet
+    from watcher.ruleload import LazyRuleSet
 
 log = logging.getLogger("watcher.digest")
 
 
-def rule_names(ruleset: RuleSet | None) -> dict[str, str]:
+def rule_names(ruleset: RuleSet | LazyRuleSet | None) -> dict[str, str]:
     if ruleset is None:
         return {}
     return {rid: getattr(spec, "name", rid) or rid for rid, spec in ruleset.rules.items()}
@@ -29,7 +30,7 @@ async def send_digest(
     start: datetime,
     end: datetime,
     now: datetime,
-    ruleset: RuleSet | None = None,
+    ruleset: RuleSet | LazyRuleSet | None = None,
 ) -> tuple[Digest, list[str]]:
     """Build the digest for [start, end) and send it to every digest channel.
 

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
-from rules import PACK_FILES, RuleSet, RuleSpec, RuleValidationError, compile_rules, pack_rules
+from rules import PACK_FILES, Document, RuleMatch, RuleValidationError, pack_rules
 from rules import parse_rules as _parse
 from rules.errors import describe
+from rules.spec import RuleSpec
 from watcher.config import RulesConfig
 from watcher.errors import WatcherError
+
+if TYPE_CHECKING:
+    from rules.engine import RuleSet
+
+
+def compile_rules(specs: Sequence[RuleSpec], *, capex_threshold_usd: float = 1e9) -> RuleSet:
+    """:func:`rules.compile_rules`, imported on first use (the engine is slow to import)."""
+    from rules.engine import compile_rules as compile_
+
+    return compile_(specs, capex_threshold_usd=capex_threshold_usd)
 
 
 class RulesLoadError(WatcherError):
@@ -88,3 +102,48 @@ def load_ruleset(cfg: RulesConfig) -> RuleSet:
         return compile_rules(specs, capex_threshold_usd=cfg.capex_threshold_usd)
     except RuleValidationError as exc:
         raise RulesLoadError.from_validation(exc) from exc
+
+
+class LazyRuleSet:
+    """The configured rules, compiled on first use: a poll where every source answers 304 (or
+    a process that only ships the rules to its workers) never compiles the term tables.
+
+    The rule files are read and validated at once, so a mistake is still reported at start-up.
+    Pickles as its specs (the workers compile their own copy).
+    """
+
+    def __init__(self, specs: Sequence[RuleSpec], capex_threshold_usd: float) -> None:
+        self._specs = list(specs)
+        self._threshold = capex_threshold_usd
+        self._compiled: RuleSet | None = None
+        self.rules: Mapping[str, RuleSpec] = MappingProxyType(
+            dict(sorted((s.id, s) for s in self._specs))
+        )
+        self.rule_ids: tuple[str, ...] = tuple(self.rules)
+
+    def compiled(self) -> RuleSet:
+        if self._compiled is None:
+            try:
+                self._compiled = compile_rules(self._specs, capex_threshold_usd=self._threshold)
+            except RuleValidationError as exc:
+                raise RulesLoadError.from_validation(exc) from exc
+        return self._compiled
+
+    def match(self, document: Document) -> list[RuleMatch]:
+        return self.compiled().match(document)
+
+    def __getstate__(self) -> tuple[list[RuleSpec], float]:
+        return self._specs, self._threshold
+
+    def __setstate__(self, state: tuple[list[RuleSpec], float]) -> None:
+        self.__init__(*state)  # type: ignore[misc]
+
+    def __getattr__(self, name: str) -> Any:  # anything else RuleSet offers
+        if name.startswith("__") or name in ("_specs", "_threshold", "_compiled"):
+            raise AttributeError(name)
+        return getattr(self.compiled(), name)
+
+
+def load_rules_lazily(cfg: RulesConfig) -> LazyRuleSet:
+    """:func:`load_ruleset` that reads and validates now and compiles on first use."""
+    return LazyRuleSet(load_specs(cfg), cfg.capex_threshold_usd)

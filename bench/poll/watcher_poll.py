@@ -33,7 +33,7 @@ def main() -> None:
     from watcher.config import parse_config
     from watcher.http import make_client
     from watcher.pipeline import Poller
-    from watcher.ruleload import load_ruleset
+    from watcher.ruleload import load_rules_lazily
 
     # Every feed lives on one loopback host here, so per_host is raised to the global limit
     # (the per-host default of 2 is for real sites).
@@ -50,7 +50,7 @@ def main() -> None:
         path=None,
         env={},
     )
-    ruleset = load_ruleset(cfg.rules)
+    ruleset = load_rules_lazily(cfg.rules)  # as `watcher poll` does
     store = open_store(args.db)
 
     worker_cpu = [0.0]

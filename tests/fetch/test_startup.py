@@ -10,7 +10,15 @@ import sys
 
 from watcher.cli import LAZY_COMMANDS, main
 
-HEAVY = ("feedparser", "trafilatura", "lxml", "sqlite_utils", "watcher.cli.alerts_cmd")
+HEAVY = (
+    "feedparser",
+    "trafilatura",
+    "lxml",
+    "sqlite_utils",
+    "watcher.cli.alerts_cmd",
+    "rules.engine",  # the rules compile on first use (LazyRuleSet)
+    "rules.money",
+)
 
 
 def test_lazy_command_table_matches_the_modules() -> None:
@@ -33,6 +41,10 @@ def test_poll_path_imports_nothing_heavy(tmp_path) -> None:  # type: ignore[no-u
         "from watcher.cli import main\n"
         "main.get_command(None, 'poll')\n"
         "import watcher.pipeline, watcher.cycle\n"
+        "from watcher.config import RulesConfig\n"
+        "from watcher.ruleload import load_rules_lazily\n"
+        "rules = load_rules_lazily(RulesConfig())\n"
+        "assert 'deepseek' in rules.rule_ids\n"
         f"{create}"
         "print(' '.join(sorted(sys.modules)))\n"
     )
@@ -41,3 +53,20 @@ def test_poll_path_imports_nothing_heavy(tmp_path) -> None:  # type: ignore[no-u
     ).stdout.split()
     assert "watcher.pipeline" in out and "watcher.cli.core_cmd" in out
     assert [m for m in out if m.startswith(HEAVY)] == []
+
+
+def test_lazy_ruleset_matches_like_the_compiled_one() -> None:
+    import pickle
+
+    from rules import Document
+    from watcher.config import RulesConfig
+    from watcher.ruleload import load_rules_lazily, load_ruleset
+
+    lazy, eager = load_rules_lazily(RulesConfig()), load_ruleset(RulesConfig())
+    assert lazy.rule_ids == eager.rule_ids and list(lazy.rules) == list(eager.rules)
+    doc = Document("DeepSeek said Meta will spend $65 billion on AI data centers.", "Capex")
+    shipped = pickle.loads(pickle.dumps(lazy))  # as the poller ships it to its workers
+    assert shipped._compiled is None
+    assert lazy.match(doc) == eager.match(doc) == shipped.match(doc)
+    assert {m.rule for m in eager.match(doc)} >= {"deepseek", "capex"}
+    assert lazy.term_count == eager.term_count  # anything else comes from the compiled set

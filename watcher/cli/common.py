@@ -24,7 +24,7 @@ EXIT_CONFIG = 2
 EXIT_STORAGE = 3
 
 if TYPE_CHECKING:
-    from rules import RuleSet
+    from watcher.ruleload import LazyRuleSet
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,12 +51,13 @@ class AppContext:
                 self._config = default_config(os.environ)
         return self._config
 
-    def ruleset(self) -> RuleSet:
-        """The configured rules, checked against the alert channels' rule filters."""
+    def ruleset(self) -> LazyRuleSet:
+        """The configured rules (compiled on first use), checked against the alert channels'
+        rule filters."""
         from watcher.config import check_rule_ids
-        from watcher.ruleload import load_ruleset
+        from watcher.ruleload import load_rules_lazily
 
-        ruleset = load_ruleset(self.config().rules)
+        ruleset = load_rules_lazily(self.config().rules)
         check_rule_ids(self.config(), ruleset.rule_ids)
         return ruleset
 
