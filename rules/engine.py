@@ -117,8 +117,14 @@ class _Doc:
             self.norm[f] = nt
             text = nt.text
             n = len(text)
+            occ = self.occ
             for term, s, e in scanner.scan(text):
-                self.occ.setdefault(term.id, []).append((f, s, e, term.source, None))
+                span = (f, s, e, term.source, None)
+                found = occ.get(term.id)
+                if found is None:
+                    occ[term.id] = [span]
+                else:
+                    found.append(span)
                 if term.end == "none" and term.start in _EXTENDS and e < n and text[e].isalnum():
                     stop = e
                     while stop < n and text[stop].isalnum():

@@ -387,12 +387,15 @@ class Amount:
     currency: str
 
 
+_SEP_RX = re.compile(r"[.,]")
+
+
 def parse_number(text: str) -> float:
     """``65.000`` -> 65000, ``1,5`` -> 1.5, ``1,000.5`` -> 1000.5, ``2.5`` -> 2.5."""
-    groups = re.split(r"[.,]", text)
+    groups = _SEP_RX.split(text)
     if len(groups) == 1:
         return float(text)
-    seps = re.findall(r"[.,]", text)
+    seps = _SEP_RX.findall(text)
     # Thousands grouping: every group after the first has exactly 3 digits.
     if all(len(g) == 3 for g in groups[1:]) and len(set(seps)) == 1:
         return float("".join(groups))

@@ -174,11 +174,9 @@ class NormText:
         ends = self._chunk_ends.get(k)
         if ends is None:
             # Folded end offset of each original character of the chunk (cached per chunk).
-            table = _TABLE
             chunk = self.original[base : base + _CHUNK]
-            ends = self._chunk_ends[k] = list(
-                accumulate((len(table[ord(c)]) for c in chunk), initial=cum[k])
-            )[1:]
+            lengths = map(len, map(_TABLE.__getitem__, map(ord, chunk)))  # iterated in C
+            ends = self._chunk_ends[k] = list(accumulate(lengths, initial=cum[k]))[1:]
         return min(base + bisect_right(ends, pos), len(self.original))
 
     def span(self, start: int, end: int) -> tuple[int, int]:

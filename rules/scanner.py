@@ -258,23 +258,26 @@ class Scanner:
         )
         # (gate, pattern, delimited): the pattern runs only when the gate (a set of first
         # characters, searched in C) finds something. Latin terms always run.
-        self._rxs: list[tuple[re.Pattern[str] | None, re.Pattern[str], bool]] = []
+        self._rxs: list[tuple[re.Pattern[str] | None, re.Pattern[str], bool, bool]] = []
         delim = f"[\\W_{_CJK}]"
         # A delimited pattern consumes the character before the term (a non-word or CJK
         # character; the regex engine jumps between such characters in C) and looks ahead for
         # the term, so that finditer goes on right after that character: the next occurrence
         # may start inside this one.
+        # The last flag: whether a term of the pattern can start with an ASCII character.
         if latin:
-            self._rxs.append((None, re.compile(f"{delim}(?=(?P<t>{_trie_regex(latin)}))"), True))
+            rx = re.compile(f"{delim}(?=(?P<t>{_trie_regex(latin)}))")
+            self._rxs.append((None, rx, True, True))
         if spaced:
             gate = re.compile("[" + "".join(sorted({re.escape(u[0]) for u in spaced})) + "]")
-            trie = _trie_regex(spaced)
-            self._rxs.append((gate, re.compile(f"{delim}(?=(?:{prefixes})?(?P<t>{trie}))"), True))
+            rx = re.compile(f"{delim}(?=(?:{prefixes})?(?P<t>{_trie_regex(spaced)}))")
+            self._rxs.append((gate, rx, True, False))
         if cjk:
-            self._rxs.append((None, re.compile(f"(?P<t>{_trie_regex(cjk)})"), False))
+            ascii_start = any(u[0].isascii() for u in cjk)
+            self._rxs.append((None, re.compile(f"(?P<t>{_trie_regex(cjk)})"), False, ascii_start))
         # Terms inside compound words: found with plain substring search (str.find, in C);
         # rare words such as "investition" or "ausbau" cost next to nothing when absent.
-        self._infix = [t for t in terms if t.start == "infix"]
+        self._infix_checks = [(t, t.key, _END_RX[t.end].match) for t in terms if t.start == "infix"]
         # Per key: every prefix of it that is a key itself (longest first), with the terms of
         # that prefix whose start class is the script of the key's first character (a regex hit
         # always spells a whole key, so these are exactly the candidates ending inside it).
@@ -293,18 +296,20 @@ class Scanner:
         every term that fits (longest first), overlapping occurrences included."""
         out: list[tuple[Term, int, int]] = []
         padded = " " + text  # so that a term at the very start has a character before it
-        for gate, rx, delimited in self._rxs:
+        ascii_only = text.isascii()  # O(1) in CPython
+        for gate, rx, delimited, ascii_start in self._rxs:
+            if ascii_only and not ascii_start:
+                continue  # every term of this pattern starts with a non-ASCII character
             if gate is None or gate.search(text):
                 if delimited:
                     self._scan_delimited(rx, padded, out)
                 else:
                     self._scan(rx, padded, out)
-        for term in self._infix:
-            key = term.key
+        for term, key, end_ok in self._infix_checks:
             i = text.find(key)
             while i != -1:
                 j = i + len(key)
-                if _END_RX[term.end].match(text, j):
+                if end_ok(text, j):
                     out.append((term, i, j))
                 i = text.find(key, i + 1)
         return out
