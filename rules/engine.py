@@ -211,6 +211,11 @@ class RuleSet:
             for tid in tids:
                 self._sets_of_tid.setdefault(tid, []).append(number)
 
+    def __reduce__(self) -> tuple[type[RuleSet], tuple[tuple[RuleSpec, ...], float]]:
+        """Pickled as its specs and compiled again when loaded (worker processes): the
+        compiled tables are keyed by node identity, which does not survive a copy."""
+        return (RuleSet, (tuple(self.rules.values()), self.capex_threshold_usd))
+
     @property
     def term_count(self) -> int:
         """Number of distinct compiled terms (aliases and keywords, with variants)."""

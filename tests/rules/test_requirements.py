@@ -205,3 +205,18 @@ _SMALL_WORDS = st.sampled_from(
 def test_composed_rules_same_results_with_and_without_skipping(words: list[str]) -> None:
     doc = Document(text=" ".join(words))
     assert SMALL_FAST.match(doc) == SMALL_SLOW.match(doc)
+
+
+def test_a_pickled_ruleset_is_compiled_again() -> None:
+    """Worker processes receive the rule set pickled: its node-keyed tables must be its own."""
+    import copy
+    import pickle
+
+    for loaded in (pickle.loads(pickle.dumps(FAST)), copy.deepcopy(FAST)):
+        assert loaded.rule_ids == FAST.rule_ids
+        roots = {id(spec.root) for spec in loaded.rules.values()}
+        assert roots <= set(loaded._node_needs)  # every default rule needs a term
+        assert not roots & set(FAST._node_needs)
+        for text in ("DeepSeek will spend $12 billion on AI data centers", "Meta said Llama 4"):
+            doc = Document(text=text, title="Nvidia and Microsoft AI")
+            assert loaded.match(doc) == FAST.match(doc)
