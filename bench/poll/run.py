@@ -29,7 +29,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-PY = sys.executable
+# This project runs from bench/.app-venv (runtime dependencies only, as users install it) when
+# setup.sh made it, else from the interpreter running this script.
+_APP_PY = REPO / "bench" / ".app-venv" / "bin" / "python"
+PY = str(_APP_PY) if _APP_PY.exists() else sys.executable
 PEERS = REPO / "bench" / ".peers" / "bin"
 
 

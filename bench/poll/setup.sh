@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the peers of the poll benchmark into a bench-only place (never the project venv):
-# newsboat from Debian, rss2email and feed2exec from PyPI into bench/.peers.
+# newsboat from Debian, rss2email and feed2exec from PyPI into bench/.peers; this project with
+# its runtime dependencies only into bench/.app-venv.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 peers="$here/../.peers"
@@ -11,6 +12,13 @@ fi
 if [ ! -x "$peers/bin/r2e" ] || [ ! -x "$peers/bin/feed2exec" ]; then
   python3 -m venv "$peers"
   "$peers/bin/pip" install -q --disable-pip-version-check rss2email==3.14 feed2exec==0.23.0
+fi
+# This project as a user installs it: runtime dependencies only (the test extras pull in
+# rich/pygments, which httpx then imports at start-up), editable so the bench runs this tree.
+app="$here/../.app-venv"
+if [ ! -x "$app/bin/python" ]; then
+  python3 -m venv "$app"
+  "$app/bin/pip" install -q --disable-pip-version-check -e "$here/../.."
 fi
 echo "newsboat: $(newsboat --version | head -1)"
 echo "rss2email: $("$peers/bin/r2e" --version 2>&1 | head -1)"
