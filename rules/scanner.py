@@ -256,15 +256,15 @@ class Scanner:
         prefixes = "|".join(
             re.escape(p) for p in sorted(_arabic_prefixes(), key=len, reverse=True) if p
         )
-        # (gate, pattern, delimited): the pattern runs only when the gate (a set of first
-        # characters, searched in C) finds something. Latin terms always run.
+        # (gate, pattern, delimited, ascii_start): the pattern runs only when the gate (a set
+        # of first characters, searched in C) finds something. Latin terms always run.
         self._rxs: list[tuple[re.Pattern[str] | None, re.Pattern[str], bool, bool]] = []
         delim = f"[\\W_{_CJK}]"
         # A delimited pattern consumes the character before the term (a non-word or CJK
         # character; the regex engine jumps between such characters in C) and looks ahead for
         # the term, so that finditer goes on right after that character: the next occurrence
-        # may start inside this one.
-        # The last flag: whether a term of the pattern can start with an ASCII character.
+        # may start inside this one. ascii_start: whether a term of the pattern can start
+        # with an ASCII character (if not, ASCII text skips the pattern).
         if latin:
             rx = re.compile(f"{delim}(?=(?P<t>{_trie_regex(latin)}))")
             self._rxs.append((None, rx, True, True))
