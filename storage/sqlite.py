@@ -567,7 +567,9 @@ class SQLiteStore:
         rules are all in ``muted_rules`` is stored with status ``muted``.
         """
         with self._write():
-            return self._record(article, matches, alerts, now, iso(now), muted_rules)
+            out = self._record(article, matches, alerts, now, iso(now), muted_rules)
+            self._queue_for_search([out])
+            return out
 
     @_guarded
     def record_articles(
@@ -578,10 +580,20 @@ class SQLiteStore:
         the same batch is deduplicated against it exactly as if stored one by one."""
         stamp = iso(now)
         with self._write():
-            return [
+            out = [
                 self._record(article, matches, alerts, now, stamp, muted)
                 for article, matches, alerts, muted in items
             ]
+            self._queue_for_search(out)
+            return out
+
+    def _queue_for_search(self, outcomes: Sequence[ArticleOutcome]) -> None:
+        """New articles wait in ``fts_pending`` for the bulk search-index update (one
+        statement per batch: an AFTER INSERT trigger doing it cost ~10 us per article, half
+        of the insert itself)."""
+        ids = [(o.article_id,) for o in outcomes if o.created]
+        if ids:
+            self._conn.executemany("INSERT OR IGNORE INTO fts_pending (id) VALUES (?)", ids)
 
     def _record(
         self,

@@ -1,0 +1,37 @@
+"""The search queue after migration 6 (no insert trigger): articles queued by an older
+version and articles stored now are all found by search, each exactly once."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from storage import open_store
+from storage.migrations import MIGRATIONS, migrate
+from tests.storage.conftest import article, at, body
+
+
+def test_queued_before_and_after_migration_6_are_searchable(tmp_path: Path) -> None:
+    path = tmp_path / "v5.db"
+    db = Database(sqlite3.connect(path, isolation_level=None))
+    migrate(db, MIGRATIONS[:5])
+    db.execute(  # stored by a version with the insert trigger, not indexed yet
+        "INSERT INTO articles (id, url, canonical_url, source, title, text, first_seen_at)"
+        " VALUES (1, 'https://v5.example/a', 'https://v5.example/a', 'f', 'Quasar chips',"
+        " 'quasar chips text', '2026-03-01T12:00:00+00:00')"
+    )
+    assert db.execute("SELECT id FROM fts_pending").fetchall() == [(1,)]
+    db.conn.close()
+    with open_store(path) as store:
+        new = article("https://v6.example/b", title="Quasar lab", text=body("quasar") + " quasar")
+        store.record_article(new, [], {}, at(0))
+        store.record_articles(
+            [(article("https://v6.example/c", text=body("c")), [], {}, ())], at(1)
+        )
+        hits = sorted(a.url for a in store.search("quasar"))
+        assert hits == ["https://v5.example/a", "https://v6.example/b"]
+        assert store.index_pending() == 0  # search indexed everything queued
+        assert [a.url for a in store.search("v6.example/c")] == []  # URLs are not indexed
+        assert len(store.search(body("c").split()[2])) == 1
