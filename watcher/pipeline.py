@@ -104,9 +104,51 @@ class PollReport:
 # -- work done in the process pool (top-level functions: picklable) ---------------------------
 
 
-def _parse_job(kind: str, body: bytes, headers: dict[str, str], url: str) -> Any:
+@dataclass(frozen=True, slots=True)
+class _PreparedFeed:
+    """A parsed feed with per-item work done in the worker, off the event loop: each item's
+    canonical URL, the content hash and a language guess of its feed text."""
+
+    feed: ParsedFeed
+    prepared: tuple[Prepared, ...]
+
+
+#: Per feed item, computed in the worker: (canonical URL, content hash of the feed text,
+#: language guess, the rule matches of its feed text when the source does not fetch pages).
+Prepared = tuple[str | None, str, str | None, list[RuleMatch] | None]
+
+
+def _prepare(it: FeedItem, match_as: tuple[str, str | None] | None) -> Prepared:
+    text = it.content or it.summary or it.title
+    guessed = None if it.language else guess_language(text)
+    matches = None
+    if match_as is not None and _WORKER_RULES is not None:
+        # the Document Poller._build makes from the feed text, matched right here: the item
+        # needs no second round trip to the pool (items already stored just waste ~40 us)
+        name, language = match_as
+        lang = it.language or language or guessed
+        matches = list(_WORKER_RULES.match(Document(text, it.title, it.url or "", name, lang)))
+    return (
+        canonical_url(it.url) if it.url else None,
+        content_hash(it.title, text),
+        guessed,
+        matches,
+    )
+
+
+def _parse_job(
+    kind: str,
+    body: bytes,
+    headers: dict[str, str],
+    url: str,
+    match_as: tuple[str, str | None] | None = None,
+) -> Any:
+    """Parse a source document. ``match_as``: (source name, source language) of a feed-only
+    source, whose items are matched here too (see :func:`_prepare`)."""
     if kind == "feed":
-        return parse_feed(body, headers, url)
+        feed = parse_feed(body, headers, url)
+        items = feed.items[:MAX_ITEMS_PER_SOURCE]
+        return _PreparedFeed(feed, tuple(_prepare(it, match_as) for it in items))
     from watcher import discovery
 
     if kind == "page":
@@ -145,6 +187,9 @@ def _init_worker(rules_blob: bytes | None, pages: bool = True) -> None:
 
     if rules_blob is not None:
         _WORKER_RULES = pickle.loads(rules_blob)
+        compiled = getattr(_WORKER_RULES, "compiled", None)
+        if callable(compiled):  # a LazyRuleSet: compile now, before the first job waits for it
+            compiled()
 
 
 def _match_job(docs: list[Document]) -> list[Sequence[RuleMatch]]:
@@ -178,7 +223,7 @@ def _pool(workers: int, rules_blob: bytes | None, pages: bool = True) -> Process
     start-up, imports), so the poller calls it in a thread, off the event loop. ``pages``:
     whether article pages will be extracted (trafilatura is then imported up front)."""
     ctx = multiprocessing.get_context("forkserver")
-    preload = ["watcher.feeds", "watcher.discovery", "rules"]
+    preload = ["watcher.feeds", "watcher.discovery", "rules.engine"]
     ctx.set_forkserver_preload([*preload, "watcher.extract", "trafilatura"] if pages else preload)
     pool = ProcessPoolExecutor(
         max_workers=workers,
@@ -208,9 +253,10 @@ class _Item:
     author: str | None = None
     language: str | None = None
     updated: datetime | None = None  # the source's modification time of the item, if any
+    prepared: Prepared | None = None  # computed by the worker (see _prepare)
 
     @classmethod
-    def from_feed(cls, it: FeedItem) -> _Item:
+    def from_feed(cls, it: FeedItem, prepared: Prepared | None = None) -> _Item:
         return cls(
             it.url,
             it.guid,
@@ -221,6 +267,7 @@ class _Item:
             it.author,
             it.language,
             it.updated,
+            prepared,
         )
 
 
@@ -465,7 +512,11 @@ class Poller:
                 source, doc, now, started, "not_modified", hints, new_url, 0, _Counts()
             )
         try:
-            parsed = await self._run(_parse_job, source.kind, doc.body, dict(doc.headers), doc.url)
+            feed_only = source.kind == "feed" and not source.fulltext
+            match_as = (source.name, source.language) if feed_only else None
+            parsed = await self._run(
+                _parse_job, source.kind, doc.body, dict(doc.headers), doc.url, match_as
+            )
         except ParseError as exc:
             return self._failed(source, url, now, started, str(exc), doc.status, None, False, prev)
         items, min_interval = await self._items(source, parsed, doc)
@@ -481,6 +532,11 @@ class Poller:
     async def _items(
         self, source: SourceConfig, parsed: Any, doc: FetchedDoc
     ) -> tuple[list[_Item], float | None]:
+        if isinstance(parsed, _PreparedFeed):
+            return [
+                _Item.from_feed(i, prep)
+                for i, prep in zip(parsed.feed.items, parsed.prepared, strict=False)
+            ], parsed.feed.ttl
         if isinstance(parsed, ParsedFeed):
             return [_Item.from_feed(i) for i in parsed.items[:MAX_ITEMS_PER_SOURCE]], parsed.ttl
         from watcher.discovery import Link, Sitemap
@@ -569,10 +625,22 @@ class Poller:
         prepared = await asyncio.gather(
             *(self._prepare_chunk(source, c, counts, now) for c in chunks)
         )
-        ready = [p for chunk in prepared for p in chunk if p is not None]
+        # one result per item, in order (None: skipped or held for a retry)
+        items_in_order = [it for chunk in chunks for it, _ in chunk]
+        ready: list[tuple[NewArticle, Document]] = []
+        found: list[list[RuleMatch] | None] = []
+        for item, built in zip(items_in_order, (p for c in prepared for p in c), strict=True):
+            if built is not None:
+                ready.append(built)
+                found.append(item.prepared[3] if item.prepared is not None else None)
         if not ready:
             return counts
-        all_matches = await self._match([doc for _, doc in ready])
+        missing = [i for i, m in enumerate(found) if m is None]
+        if missing:  # not matched by the parse job: pages, sitemaps, thread mode
+            matched = await self._match([ready[i][1] for i in missing])
+            for i, m in zip(missing, matched, strict=True):
+                found[i] = list(m)
+        all_matches: list[Sequence[RuleMatch]] = [m or [] for m in found]
         await self._db(self._record_all, ready, all_matches, now, source_muted, muted_rules, counts)
         if counts.done_keys:  # their earlier failed attempts (if any) are history
             await self._db(self.store.clear_page_failures, counts.done_keys)
@@ -703,7 +771,10 @@ class Poller:
         seen: set[str] = set()
         fresh: list[tuple[_Item, str | None]] = []
         for item in items:
-            canon = canonical_url(item.url) if item.url else None
+            if item.prepared is not None:
+                canon = item.prepared[0]
+            else:
+                canon = canonical_url(item.url) if item.url else None
             key = canon or item.guid or ""
             if key and key in seen:
                 continue
@@ -894,7 +965,11 @@ class Poller:
                 counts.notes.append(f"{item.url}: {note}")
             text = feed_text or item.title
             title = item.title
-            language = item.language or source.language or guess_language(text)
+            language = (
+                item.language
+                or source.language
+                or (item.prepared[2] if item.prepared is not None else guess_language(text))
+            )
             published = item.published
             author, site_name = item.author, None
         else:
@@ -922,7 +997,12 @@ class Poller:
             site_name=site_name,
             extraction=extraction,
             extraction_note=note if extraction == "feed-fallback" else None,
-            content_hash=content_hash(title, text) or None,
+            content_hash=(
+                item.prepared[1]
+                if item.prepared is not None and extracted is None
+                else content_hash(title, text)
+            )
+            or None,
             item_updated=item.updated,
             page_etag=page.etag if page is not None else None,
             page_last_modified=page.last_modified if page is not None else None,
