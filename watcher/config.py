@@ -78,6 +78,8 @@ class SourceConfig:
     max_every: float = 86400.0
     fulltext: bool = True
     language: str | None = None  # hint, when the source does not say
+    # folder path for people's own organisation (OPML outlines): ("AI labs", "China")
+    category: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -355,7 +357,17 @@ def _closest(word: str, choices: set[str]) -> str | None:
 
 _TOP = {"storage", "source", "rules", "alert", "digest", "fetch"}
 _SECRET_PREFIXES = ("env:", "cred:", "file:")
-_SOURCE_KEYS = {"name", "url", "kind", "every", "fulltext", "min_every", "max_every", "language"}
+_SOURCE_KEYS = {
+    "name",
+    "url",
+    "kind",
+    "every",
+    "fulltext",
+    "min_every",
+    "max_every",
+    "language",
+    "category",
+}
 _COMMON_ALERT = {
     "name",
     "kind",
@@ -461,9 +473,22 @@ def _sources(r: _Reader, data: Any) -> tuple[SourceConfig, ...]:
                 max_every=max_every,
                 fulltext=r.get(t, "fulltext", key, bool, True),
                 language=r.get(t, "language", key, str, None),
+                category=_category(r, t, key),
             )
         )
     return tuple(out)
+
+
+def _category(r: _Reader, t: dict[str, Any], key: str) -> tuple[str, ...]:
+    """``category = "AI labs"`` or a nested path ``category = ["AI labs", "China"]``."""
+    raw = r.get(t, "category", key, (str, list), None)
+    if raw is None:
+        return ()
+    parts = [raw] if isinstance(raw, str) else raw
+    if not all(isinstance(p, str) and p.strip() for p in parts):
+        r.problem(f"{key}.category", "must be a non-empty string or a list of non-empty strings")
+        return ()
+    return tuple(p.strip() for p in parts)
 
 
 def _rules(r: _Reader, data: Any) -> RulesConfig:

@@ -100,10 +100,36 @@ def test_import_then_export(cfg_file: Path, tmp_path: Path) -> None:
     assert names == ["existing", "Lab-One", "Chips-Capex", "Top-level"]
     again = runner.invoke(main, ["--config", str(cfg_file), "sources", "import", str(opml)])
     assert "imported 0" in again.output
+    cats = {s.name: s.category for s in load_config(cfg_file).sources}
+    assert cats == {
+        "existing": (),
+        "Lab-One": ("AI", "Labs"),
+        "Chips-Capex": ("AI",),
+        "Top-level": (),
+    }
     out = runner.invoke(main, ["--config", str(cfg_file), "sources", "export"])
     assert out.exit_code == 0
-    urls = {e.url for e in parse_opml(out.output.encode())}
-    assert urls == {s.url for s in load_config(cfg_file).sources}
+    exported = parse_opml(out.output.encode())
+    assert {e.url for e in exported} == {s.url for s in load_config(cfg_file).sources}
+    # the folders survive the round trip: nested outlines -> category -> nested outlines
+    assert {e.url: e.category for e in exported} == {
+        s.url: s.category for s in load_config(cfg_file).sources
+    }
+
+
+def test_category_config_key(tmp_path: Path) -> None:
+    from watcher.config import parse_config
+    from watcher.errors import ConfigError
+
+    def sources(category: object) -> object:
+        src = {"name": "a", "url": "https://a.example/feed", "category": category}
+        return parse_config({"source": [src]}, path=None, env={}).sources[0].category
+
+    assert sources("AI labs") == ("AI labs",)
+    assert sources([" AI ", "China"]) == ("AI", "China")
+    for bad in ("", ["ok", ""], [1], 3):
+        with pytest.raises(ConfigError, match="category"):
+            sources(bad)
 
 
 MIXED = """<?xml version="1.0"?><opml version="2.0"><head/><body>

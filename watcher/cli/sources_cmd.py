@@ -105,7 +105,14 @@ def _toml_str(value: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def _toml_block(name: str, url: str, kind: str, every: str | None, fulltext: bool) -> str:
+def _toml_block(
+    name: str,
+    url: str,
+    kind: str,
+    every: str | None,
+    fulltext: bool,
+    category: tuple[str, ...] = (),
+) -> str:
     lines = ["", "[[source]]", f"name = {_toml_str(name)}", f"url = {_toml_str(url)}"]
     if kind != "feed":
         lines.append(f"kind = {_toml_str(kind)}")
@@ -113,6 +120,11 @@ def _toml_block(name: str, url: str, kind: str, every: str | None, fulltext: boo
         lines.append(f"every = {_toml_str(every)}")
     if not fulltext:
         lines.append("fulltext = false")
+    parts = [c for c in (p.strip() for p in category) if c]
+    if len(parts) == 1:
+        lines.append(f"category = {_toml_str(parts[0])}")
+    elif parts:
+        lines.append(f"category = [{', '.join(_toml_str(c) for c in parts)}]")
     return "\n".join(lines) + "\n"
 
 
@@ -226,6 +238,7 @@ def import_(app: AppContext, file: Path, no_fulltext: bool) -> None:
             e.kind if e.kind in ("feed", "page", "sitemap") else "feed",
             None,
             not no_fulltext,
+            e.category,
         )
         for n, e in zip(names, fresh, strict=True)
     ]
@@ -244,7 +257,7 @@ def import_(app: AppContext, file: Path, no_fulltext: bool) -> None:
 def export(app: AppContext, output: Path | None) -> None:
     """Write the configured sources as OPML 2.0 (to stdout or --output)."""
     config = app.config()
-    data = write_opml([OpmlSource(s.name, s.url, None, (), s.kind) for s in config.sources])
+    data = write_opml([OpmlSource(s.name, s.url, None, s.category, s.kind) for s in config.sources])
     if output is None:
         click.echo(data.decode("utf-8"), nl=False)
     else:
