@@ -68,6 +68,28 @@ class Sitemap:
     sitemap_lastmods: tuple[datetime | None, ...] = ()  # their <lastmod>, same order
 
 
+_URL_DATE = re.compile(
+    r"(?<!\d)(20\d\d|19\d\d)(?:[-_/.]?(0[1-9]|1[0-2])(?:[-_/.]?(0[1-9]|[12]\d|3[01]))?)?(?!\d)"
+)
+_URL_NUMBER = re.compile(r"(\d+)(?=\.xml(?:\.gz)?$|/?$)")
+
+
+def sitemap_recency(url: str) -> tuple[int, tuple[int, int, int], int]:
+    """How recent an undated child sitemap looks from its URL alone (larger: newer): a news
+    sitemap first, then the latest date in its name (``sitemap-2026-11.xml``,
+    ``/2026/11/``), then its trailing number (``post-sitemap12.xml``: WordPress and Yoast
+    number them oldest first)."""
+    path = urlsplit(url).path.lower()
+    name = path.rsplit("/", 1)[-1]
+    news = 1 if "news" in name else 0
+    dates = [
+        (int(y), int(m or 0), int(d or 0))
+        for y, m, d in _URL_DATE.findall(path.replace("sitemap", ""))
+    ]
+    number = _URL_NUMBER.search(name)
+    return news, max(dates, default=(0, 0, 0)), int(number.group(1)[:9]) if number else 0
+
+
 def _host(url: str) -> str:
     host = (urlsplit(url).hostname or "").lower()
     return host[4:] if host.startswith("www.") else host

@@ -272,14 +272,22 @@ class _Item:
 
 
 def _newest_children(indexes: Sequence[Any], limit: int) -> list[str]:
-    """Up to MAX_SITEMAP_CHILDREN child sitemaps of each index, newest ``<lastmod>`` first
-    (undated ones after the dated, in document order), ``limit`` in all, each URL once."""
+    """Up to MAX_SITEMAP_CHILDREN child sitemaps of each index, newest ``<lastmod>`` first;
+    undated ones after the dated, the newest-looking URL first (a news sitemap, a later date
+    or a higher number in the name: :func:`watcher.discovery.sitemap_recency`), ``limit`` in
+    all, each URL once."""
+    from watcher.discovery import sitemap_recency
+
     picked: dict[str, None] = {}
     for index in indexes:
         dates = list(index.sitemap_lastmods) + [None] * len(index.sitemaps)
         ranked = sorted(
             zip(index.sitemaps, dates, strict=False),
-            key=lambda c: c[1].timestamp() if c[1] is not None else float("-inf"),
+            key=lambda c: (
+                (1, c[1].timestamp(), sitemap_recency(c[0]))
+                if c[1] is not None
+                else (0, 0.0, sitemap_recency(c[0]))
+            ),
             reverse=True,
         )
         for url, _ in ranked[:MAX_SITEMAP_CHILDREN]:

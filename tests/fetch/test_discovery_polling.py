@@ -141,3 +141,31 @@ def test_adaptive_interval() -> None:
     assert adaptive_interval(bursty, auto) == 300
     assert adaptive_interval([NOW, None], auto) is None
     assert next_delay(auto, CFG, PollHints(observed=1800)) == 1800
+
+
+def test_undated_child_sitemaps_newest_looking_first() -> None:
+    from watcher.discovery import Sitemap, sitemap_recency
+    from watcher.pipeline import _newest_children
+
+    base = "https://x.example/"
+    children = [
+        f"{base}post-sitemap.xml",
+        f"{base}post-sitemap2.xml",
+        f"{base}page-sitemap.xml",
+        f"{base}post-sitemap12.xml",
+        f"{base}sitemap-2025-12.xml",
+        f"{base}sitemap-2026-11.xml",
+        f"{base}news-sitemap.xml",
+    ]
+    index = Sitemap((), tuple(children))
+    assert _newest_children([index], 4) == [
+        f"{base}news-sitemap.xml",
+        f"{base}sitemap-2026-11.xml",
+        f"{base}sitemap-2025-12.xml",
+        f"{base}post-sitemap12.xml",
+    ]
+    # a dated child still comes before every undated one
+    dated = Sitemap((), tuple(children), (None, datetime(2020, 1, 1, tzinfo=UTC)))
+    assert _newest_children([dated], 2)[0] == f"{base}post-sitemap2.xml"
+    assert sitemap_recency(f"{base}sitemap-posts-202611.xml.gz")[1] == (2026, 11, 0)
+    assert sitemap_recency("not a url at all") == (0, (0, 0, 0), 0)
