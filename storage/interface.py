@@ -145,16 +145,6 @@ class Store(Protocol):
         the matches of rules it did not match before and one alert per channel for those
         rules only (no alert again for a rule already matched)."""
 
-    def hold_writes(self) -> None:
-        """Group the following writes into one transaction (each write still atomic) until
-        :meth:`flush_writes` / :meth:`release_writes` commit them."""
-
-    def flush_writes(self) -> None:
-        """Commit the held writes, if any; writes stay held."""
-
-    def release_writes(self) -> None:
-        """Commit the held writes and go back to one transaction per write."""
-
     def get_article(self, article_id: int) -> ArticleRecord: ...
 
     def article_matches(self, article_id: int) -> list[MatchRecord]: ...

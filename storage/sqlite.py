@@ -91,7 +91,6 @@ class SQLiteStore:
         self._conn = conn
         self._lock = threading.RLock()
         self._closed = False
-        self._held = False  # see hold_writes
         self.path = path
 
     @property
@@ -119,26 +118,8 @@ class SQLiteStore:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction (``BEGIN IMMEDIATE``); joins one already open. While writes
-        are held (:meth:`hold_writes`) it is a savepoint of the held transaction: atomic on
-        its own, committed by the next :meth:`flush_writes`."""
+        """A write transaction (``BEGIN IMMEDIATE``); joins one already open."""
         conn = self._conn
-        if self._held:
-            if not conn.in_transaction:
-                conn.execute("BEGIN IMMEDIATE")
-            conn.execute("SAVEPOINT w")
-            try:
-                yield conn
-                conn.execute("RELEASE w")
-            except BaseException:
-                try:
-                    conn.execute("ROLLBACK TO w")
-                    conn.execute("RELEASE w")
-                except sqlite3.Error:  # the transaction itself is gone: drop it all
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                raise
-            return
         if conn.in_transaction:
             yield conn
             return
@@ -158,38 +139,12 @@ class SQLiteStore:
         if conn.in_transaction:
             yield conn
             return
-        if self._held:  # the held transaction starts here: a write one, as for _write
-            conn.execute("BEGIN IMMEDIATE")
-            yield conn
-            return
         conn.execute("BEGIN")
         try:
             yield conn
         finally:
             if conn.in_transaction:
                 conn.execute("COMMIT")
-
-    # -- grouped commits ---------------------------------------------------------------------
-    @_guarded
-    def hold_writes(self) -> None:
-        """Group the following writes into one transaction, committed by :meth:`flush_writes`
-        (call it often: other processes cannot write meanwhile) and at the latest by
-        :meth:`release_writes`. Each write stays atomic (a savepoint). A poll of hundreds of
-        sources saves a commit per source this way."""
-        self._held = True
-
-    @_guarded
-    def flush_writes(self) -> None:
-        """Commit the held writes (if any); writes stay held."""
-        if self._conn.in_transaction:
-            self._conn.execute("COMMIT")
-
-    @_guarded
-    def release_writes(self) -> None:
-        """Commit the held writes and go back to one transaction per write."""
-        self._held = False
-        if self._conn.in_transaction:
-            self._conn.execute("COMMIT")
 
     def _update_alert(self, alert_id: str, **fields: Any) -> None:
         sets = ", ".join(f"{k} = :{k}" for k in fields)
@@ -294,8 +249,6 @@ class SQLiteStore:
         with self._lock:
             if not self._closed:
                 self._closed = True
-                if self._held and self._conn.in_transaction:
-                    self._conn.execute("COMMIT")  # held writes are never dropped
                 self._conn.close()
 
     def __enter__(self) -> SQLiteStore:

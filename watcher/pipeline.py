@@ -52,7 +52,6 @@ PAGE_RETRY_ATTEMPTS = 3  # failed page fetches (temporary cause) before using th
 PAGE_RETRY_WINDOW = timedelta(hours=2)  # ... or this long after the first failure
 MAX_ITEMS_PER_SOURCE = 200
 PAGES_PER_JOB = 8  # pages fetched together and extracted in one pool job
-GROUP_COMMIT_S = 0.05  # how long a poll's writes may wait for their commit
 INDEX_EVERY = 1000  # new articles between bulk search-index updates (and at the end of a poll)
 
 
@@ -419,26 +418,10 @@ class Poller:
         """Poll all (or the given) sources concurrently; failures are reported, not raised."""
         self._sync(now)
         todo = list(self.config.sources if sources is None else sources)
-        # Many sources at once: their writes share a transaction committed every
-        # GROUP_COMMIT_S (a commit per source was a third of a cold poll's SQLite time).
-        self.store.hold_writes()
-        flusher = asyncio.ensure_future(self._flush_every(GROUP_COMMIT_S))
-        try:
-            results = await asyncio.gather(*(self.poll_source(s, now) for s in todo))
-            if self._unindexed:
-                self._index()
-        finally:
-            flusher.cancel()
-            self.store.release_writes()
+        results = await asyncio.gather(*(self.poll_source(s, now) for s in todo))
+        if self._unindexed:
+            self._index()
         return PollReport(list(results))
-
-    async def _flush_every(self, seconds: float) -> None:
-        while True:
-            await asyncio.sleep(seconds)
-            try:
-                self.store.flush_writes()
-            except Exception as exc:  # a busy or broken database: the next flush tries again
-                log.warning("could not commit the poll's writes yet: %s", exc)
 
     def _index(self) -> None:
         """Bulk-add the new articles to the search index (search catches up by itself if
