@@ -261,8 +261,15 @@ def _m006_search_queue_without_trigger(db: Database) -> None:
     batch (``SQLiteStore._queue_for_search``): the AFTER INSERT trigger cost half of an
     article insert."""
     db.execute("DROP TRIGGER IF EXISTS articles_ai")
-    # rows inserted by older versions between their last index update and this migration
-    # were queued by the trigger already; nothing else to carry over
+    # A process of an older version still running after this migration inserts without
+    # queuing: ``fts_state.swept`` is the highest article id checked for a missing index
+    # entry; SQLiteStore._index_pending checks every id above it (ids only grow, and writes
+    # are serialised, so none is missed). Everything up to now was queued by the trigger.
+    db.execute("CREATE TABLE IF NOT EXISTS fts_state (k TEXT PRIMARY KEY, v INTEGER NOT NULL)")
+    db.execute(
+        "INSERT OR REPLACE INTO fts_state (k, v)"
+        " VALUES ('swept', (SELECT coalesce(max(id), 0) FROM articles))"
+    )
 
 
 #: Every migration, oldest first. The schema version is ``len(MIGRATIONS)``.

@@ -720,6 +720,18 @@ class SQLiteStore:
 
     def _index_pending(self) -> int:
         with self._write() as conn:
+            swept, top = conn.execute(
+                "SELECT (SELECT v FROM fts_state WHERE k = 'swept'),"
+                " (SELECT coalesce(max(id), 0) FROM articles)"
+            ).fetchone()
+            if swept is not None and top > swept:  # inserted without queuing (see migration 6)
+                conn.execute(
+                    "INSERT OR IGNORE INTO fts_pending (id) SELECT a.id FROM articles a"
+                    " WHERE a.id > ? AND NOT EXISTS"
+                    " (SELECT 1 FROM articles_fts_docsize d WHERE d.id = a.id)",
+                    [swept],
+                )
+                conn.execute("UPDATE fts_state SET v = ? WHERE k = 'swept'", [top])
             conn.execute(
                 "INSERT INTO articles_fts (rowid, title, text) SELECT a.id, a.title, a.text"
                 " FROM fts_pending p JOIN articles a ON a.id = p.id ORDER BY p.id"
@@ -769,7 +781,10 @@ class SQLiteStore:
         plan = build_search(query, limit)
         if plan is None:
             return []
-        if self._scalar("SELECT EXISTS (SELECT 1 FROM fts_pending)"):
+        if self._scalar(
+            "SELECT EXISTS (SELECT 1 FROM fts_pending) OR (SELECT coalesce(max(id), 0)"
+            " FROM articles) > coalesce((SELECT v FROM fts_state WHERE k = 'swept'), 0)"
+        ):
             self._index_pending()
         with self._read():
             return self._articles(self._rows(plan.sql, plan.params))

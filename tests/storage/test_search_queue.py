@@ -35,3 +35,24 @@ def test_queued_before_and_after_migration_6_are_searchable(tmp_path: Path) -> N
         assert store.index_pending() == 0  # search indexed everything queued
         assert [a.url for a in store.search("v6.example/c")] == []  # URLs are not indexed
         assert len(store.search(body("c").split()[2])) == 1
+
+
+def test_articles_inserted_by_an_older_process_are_indexed(tmp_path: Path) -> None:
+    """An older version still running after migration 6 inserts without queuing (no trigger
+    any more): the sweep above ``fts_state.swept`` still indexes its articles."""
+    path = tmp_path / "mixed.db"
+    with open_store(path) as store:
+        store.record_article(article("https://new.example/1", title="Nebula one"), [], {}, at(0))
+        assert len(store.search("Nebula")) == 1  # indexed, swept up to its id
+        old = sqlite3.connect(path, isolation_level=None)  # what the old version does
+        old.execute(
+            "INSERT INTO articles (url, canonical_url, source, title, text, first_seen_at)"
+            " VALUES ('https://old.example/2', 'https://old.example/2', 'f', 'Nebula two',"
+            " 'from the old daemon', '2026-03-01T12:00:00+00:00')"
+        )
+        old.close()
+        store.record_article(article("https://new.example/3", title="Nebula three"), [], {}, at(1))
+        titles = sorted(a.title for a in store.search("Nebula"))
+        assert titles == ["Nebula one", "Nebula three", "Nebula two"]
+        assert store.index_pending() == 0
+        assert len(store.search("Nebula")) == 3  # each indexed once
