@@ -74,11 +74,14 @@ def record_revision(
     insert_match: str,
     new_alert_id: Callable[[], str],
 ) -> RevisionOutcome | None:
-    """Store the new text, bump the revision, add the matches of rules that did not match
-    before and one alert per channel for those rules (``None``: no such article)."""
+    """Store the new text, bump the revision, and bring the matches up to date: rules matched
+    before and now get their new evidence, rules no longer matched are removed (their evidence
+    pointed into the old text), new rules are added and get one alert per channel (``None``:
+    no such article)."""
     stamp = iso(now)
     row = conn.execute(
         "UPDATE articles SET title = ?, text = ?, content_hash = ?, extraction = ?,"
+        " extraction_note = NULL, language = COALESCE(?, language),"
         " item_updated = COALESCE(?, item_updated), page_etag = COALESCE(?, page_etag),"
         " page_last_modified = COALESCE(?, page_last_modified), checked_at = ?,"
         " revised_at = ?, revision = revision + 1 WHERE id = ? RETURNING revision",
@@ -87,6 +90,7 @@ def record_revision(
             rev.text,
             rev.content_hash or None,
             rev.extraction,
+            rev.language,
             iso_or_none(rev.item_updated),
             rev.page_etag,
             rev.page_last_modified,
@@ -104,6 +108,29 @@ def record_revision(
     }
     fresh = [m for m in matches if m.rule not in before]
     muted = set(muted_rules)
+    now_rules = {m.rule for m in matches}
+    gone = [(rev.article_id, r) for r in before if r not in now_rules]
+    if gone:
+        conn.executemany("DELETE FROM matches WHERE article_id = ? AND rule = ?", gone)
+    again = [m for m in matches if m.rule in before]
+    if again:  # same rule, new text: new evidence, amount and details (first matched_at kept)
+        conn.executemany(
+            "UPDATE matches SET name = ?, severity = ?, tags = ?, evidence = ?, details = ?,"
+            " amount_usd = ? WHERE article_id = ? AND rule = ?",
+            [
+                (
+                    m.name,
+                    m.severity,
+                    dumps(list(m.tags)),
+                    _rows.evidence_json(m.evidence),
+                    dumps([list(pair) for pair in m.details]),
+                    m.amount_usd,
+                    rev.article_id,
+                    m.rule,
+                )
+                for m in again
+            ],
+        )
     if fresh:
         conn.executemany(
             insert_match,

@@ -173,6 +173,7 @@ class ArticleRevision:
     item_updated: datetime | None = None
     page_etag: str | None = None
     page_last_modified: str | None = None
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

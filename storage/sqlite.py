@@ -568,6 +568,13 @@ class SQLiteStore:
         if existing is not None:
             self._add_source(existing, article.source, article.url, now, article.canonical_url)
             self._add_aliases(existing, article)
+            if article.canonical_url:  # the same story under another URL: known next poll
+                conn.execute(
+                    "INSERT OR IGNORE INTO article_urls (canonical_url, article_id)"
+                    " SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM articles"
+                    " WHERE id = ? AND canonical_url = ?)",
+                    [article.canonical_url, existing, existing, article.canonical_url],
+                )
             return ArticleOutcome(article_id=existing, created=False)
         cur = conn.execute(
             "INSERT INTO articles (url, canonical_url, source, title, text, guid, summary,"
@@ -990,18 +997,22 @@ class SQLiteStore:
     def digest_entries(
         self, start: datetime, end: datetime, include_muted: bool = False
     ) -> list[DigestEntry]:
-        """Articles first seen in [start, end) with at least one match, newest first.
+        """Articles with at least one match, first seen in [start, end) or revised in it with
+        a rule newly matched in it (``ArticleRecord.revision`` > 0), newest first.
 
         Matches stored as muted are left out (and an article with only muted matches too)
         unless ``include_muted``.
         """
         muted_sql = "" if include_muted else " AND m.muted = 0"
+        a, b = iso(start), iso(end)
         with self._read():
             rows = self._rows(
-                "SELECT * FROM articles a WHERE a.first_seen_at >= ? AND a.first_seen_at < ?"
+                "SELECT * FROM articles a WHERE ((a.first_seen_at >= ? AND a.first_seen_at < ?)"
+                " OR (a.revised_at >= ? AND a.revised_at < ? AND EXISTS (SELECT 1 FROM matches m"
+                f" WHERE m.article_id = a.id AND m.matched_at >= ? AND m.matched_at < ?{muted_sql})))"
                 f" AND EXISTS (SELECT 1 FROM matches m WHERE m.article_id = a.id{muted_sql})"
-                " ORDER BY a.first_seen_at DESC, a.id DESC",
-                [iso(start), iso(end)],
+                " ORDER BY max(a.first_seen_at, coalesce(a.revised_at, '')) DESC, a.id DESC",
+                [a, b, a, b, a, b],
             )
             articles = self._articles(rows)
             matches = self._matches_of([a.id for a in articles], include_muted)

@@ -141,13 +141,14 @@ def _item(entry: DigestEntry, matches: Sequence[MatchRecord]) -> DigestItem:
             why.append(Why(m.rule, "", ""))
     snippet = next((w.snippet for w in why if w.snippet), "") or _clip(a.summary or a.text)
     others = tuple(s for s in a.sources if s != a.source)
+    title = a.title or a.url
     return DigestItem(
         article_id=a.id,
-        title=a.title or a.url,
+        title=f"(updated) {title}" if a.revision else title,
         url=a.url,
         source=a.source,
         also_reported_by=others,
-        seen_at=a.first_seen_at,
+        seen_at=max(a.first_seen_at, a.revised_at or a.first_seen_at),
         published=a.published,
         language=a.language,
         rules=tuple(m.rule for m in matches),

@@ -24,21 +24,19 @@ import httpx
 from rules.models import Document, RuleMatch
 from storage.interface import ArticleBatchItem, Store
 from storage.models import (
-    ArticleRevision,
     FetchLogEntry,
     NewArticle,
-    PageCheck,
     SourceDef,
     SourceUpdate,
 )
 from storage.urls import canonical_url, content_hash
+from watcher import revisions
 from watcher.config import Config, SourceConfig
 from watcher.errors import ExtractionError, FetchError, ParseError
 from watcher.extract import ExtractedArticle, extract_article, guess_language
 from watcher.feeds import FeedItem, ParsedFeed, parse_feed
 from watcher.http import FetchedDoc, Fetcher, make_client
 from watcher.polling import PollHints, adaptive_interval, next_poll_time
-from watcher.revisions import Revisit
 
 __all__ = ["PollReport", "Poller", "SourceReport"]
 
@@ -126,7 +124,10 @@ def _prepare(it: FeedItem, match_as: tuple[str, str | None] | None) -> Prepared:
         # needs no second round trip to the pool (items already stored just waste ~40 us)
         name, language = match_as
         lang = it.language or language or guessed
-        matches = list(_WORKER_RULES.match(Document(text, it.title, it.url or "", name, lang)))
+        try:
+            matches = list(_WORKER_RULES.match(Document(text, it.title, it.url or "", name, lang)))
+        except Exception:  # a matcher bug must not fail the feed: matched again in the poller
+            matches = None
     return (
         canonical_url(it.url) if it.url else None,
         content_hash(it.title, text),
@@ -610,8 +611,8 @@ class Poller:
         source_muted = any(m.kind == "source" and m.target == source.name for m in mutes)
         muted_rules = {m.target for m in mutes if m.kind == "rule"}
         todo, known = await self._db(self._unknown_items, source, items, now)
-        if known:
-            await self._revisit(source, known, now, counts, source_muted, muted_rules)
+        if known and not revisions.stamps_every_item(items):
+            await revisions.revisit(self, source, known, now, counts, source_muted, muted_rules)
         chunks = [todo[i : i + PAGES_PER_JOB] for i in range(0, len(todo), PAGES_PER_JOB)]
         prepared = await asyncio.gather(
             *(self._prepare_chunk(source, c, counts, now) for c in chunks)
@@ -636,117 +637,6 @@ class Poller:
         if counts.done_keys:  # their earlier failed attempts (if any) are history
             await self._db(self.store.clear_page_failures, counts.done_keys)
         return counts
-
-    async def _revisit(
-        self,
-        source: SourceConfig,
-        known: list[tuple[_Item, int]],
-        now: datetime,
-        counts: _Counts,
-        source_muted: bool,
-        muted_rules: set[str],
-    ) -> None:
-        """Revalidate stored articles that their source says changed (conditional GET of the
-        page; a 304 costs no extraction); store a changed text as a new revision and alert
-        only the rules it newly matches. See :mod:`watcher.revisions`."""
-        from watcher.alerts.routing import route
-        from watcher.revisions import due_revisits
-
-        uses_page = source.kind != "feed" or source.fulltext
-        states = await self._db(self.store.page_states, [aid for _, aid in known])
-        due = due_revisits(known, states, now, uses_page=uses_page)
-        if not due:
-            return
-        checks: list[PageCheck] = []
-        # (revisit, title, text, language, the page when fetched)
-        texts: list[tuple[Revisit, str, str, str | None, FetchedDoc | None]] = []
-        if not uses_page:
-            for r in due:
-                text = r.item.content or r.item.summary or r.item.title
-                lang = r.item.language or source.language or guess_language(text)
-                texts.append((r, r.item.title, text, lang, None))
-        else:
-            docs = await asyncio.gather(*(self._fetch_again(r) for r in due))
-            pages = [
-                (d.body, d.url, d.content_type)
-                for d in docs
-                if isinstance(d, FetchedDoc) and not d.not_modified
-            ]
-            results: list[ExtractedArticle | str] = []
-            if pages:
-                try:
-                    results = await self._run(_extract_many_job, pages)
-                except ExtractionError as exc:
-                    results = [str(exc)] * len(pages)
-            it_results = iter(results)
-            for r, d in zip(due, docs, strict=True):
-                aid = r.state.article_id
-                if isinstance(d, _PageFailure):
-                    counts.notes.append(f"{r.state.url}: revision not checked: {d.reason}")
-                    if d.temporary:  # retried on the next poll, which must list the item again
-                        counts.held += 1
-                    else:  # gone or refused for good: this revision is not checked again
-                        checks.append(PageCheck(aid, r.item.updated))
-                elif d.not_modified:
-                    checks.append(PageCheck(aid, r.item.updated, d.etag, d.last_modified))
-                else:
-                    res = next(it_results)
-                    if isinstance(res, ExtractedArticle):
-                        lang = res.language or r.item.language or source.language
-                        texts.append((r, r.item.title or res.title, res.text, lang, d))
-                    else:
-                        counts.notes.append(f"{r.state.url}: revision not extracted: {res}")
-                        checks.append(PageCheck(aid, r.item.updated, d.etag, d.last_modified))
-        changed: list[tuple[ArticleRevision, Document]] = []
-        for r, title, text, lang, page in texts:
-            etag = page.etag if page is not None else None
-            modified = page.last_modified if page is not None else None
-            digest = content_hash(title, text)
-            old = await self._db(self.store.get_article, r.state.article_id)
-            if (old.title, old.text) == (title, text):
-                checks.append(PageCheck(r.state.article_id, r.item.updated, etag, modified))
-                continue
-            rev = ArticleRevision(
-                r.state.article_id,
-                title,
-                text,
-                digest,
-                "fulltext" if page is not None else "feed",
-                r.item.updated,
-                etag,
-                modified,
-            )
-            doc = Document(text, title, r.state.url, source.name, lang)
-            changed.append((rev, doc))
-        found = await self._match([doc for _, doc in changed]) if changed else []
-        for (rev, _), matches in zip(changed, found, strict=True):
-            ms = list(matches)
-            muted = [m.rule for m in ms if source_muted or m.rule in muted_rules]
-            routes = route(ms, self.config.alerts) if ms else {}
-            outcome = await self._db(self.store.record_revision, rev, ms, routes, now, muted)
-            counts.revised += 1
-            counts.alerts += len(outcome.alert_ids)
-            log.info(
-                "source %s: article %d changed (revision %d)%s",
-                source.name,
-                rev.article_id,
-                outcome.revision,
-                f"; newly matches {', '.join(outcome.new_rules)}" if outcome.new_rules else "",
-            )
-        if checks:
-            await self._db(self.store.mark_pages_checked, checks, now)
-
-    async def _fetch_again(self, r: Revisit) -> FetchedDoc | _PageFailure:
-        """The stored article's page, conditionally (its validators from the last fetch)."""
-        try:
-            return await self.fetcher.fetch(  # type: ignore[union-attr]
-                r.state.url,
-                etag=r.state.page_etag,
-                last_modified=r.state.page_last_modified,
-                check_robots=True,
-            )
-        except FetchError as exc:
-            return _PageFailure(str(exc), self._temporary(exc))
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:
         """Run store work (inline: a store thread was measured slower, see bench/poll)."""

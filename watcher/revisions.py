@@ -8,26 +8,45 @@ extraction and no matching. A changed text is stored as a new revision and match
 rules the article did not match before raise alerts (one update alert per channel), so an edit
 that adds "DeepSeek" to a story alerts once and a typo fix alerts nobody.
 
-Politeness bounds: at most :data:`MAX_REVISITS_PER_POLL` revisits per source and poll (newest
-modification first) and none sooner than :data:`MIN_REVISIT_GAP` after the last check of the
-same article. A feed-only source revisits with its feed text, never replacing a full text
-extracted from the page.
+Bounds, so that a revisit never becomes a loop:
+
+- at most :data:`MAX_REVISITS_PER_POLL` revisits per source and poll (newest first), none
+  sooner than :data:`MIN_REVISIT_GAP` after the last check of the same article;
+- a feed that gives every item the same modification time (its generation time) announces
+  nothing, and is ignored;
+- a page that fails for a temporary cause is retried on the next polls like a new article's
+  page (``PAGE_RETRY_ATTEMPTS`` / ``PAGE_RETRY_WINDOW``), then this revision is given up;
+- a text whose only change is a counter or a time stamp ("refreshed 5 minutes ago") is not a
+  revision: it needs a new title or :data:`MIN_NEW_WORDS` words (or :data:`MIN_NEW_CHARS`
+  characters of words) that the old text did not have;
+- a page that now redirects elsewhere (a removed story sent to the home page) is not a
+  revision of the article;
+- a feed-only source revisits with its feed text, never replacing a full text extracted from
+  the page.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from storage.models import PageState
+from rules.models import Document
+from storage.models import ArticleRevision, PageCheck, PageState
+from storage.urls import canonical_url, content_hash
 
-if TYPE_CHECKING:  # the item type lives in the pipeline
-    from watcher.pipeline import _Item
+if TYPE_CHECKING:  # the poller and its item type live in the pipeline
+    from watcher.config import SourceConfig
+    from watcher.http import FetchedDoc
+    from watcher.pipeline import Poller, _Counts, _Item, _PageFailure
 
 MAX_REVISITS_PER_POLL = 10
 MIN_REVISIT_GAP = timedelta(minutes=10)
+MIN_NEW_WORDS = 3
+MIN_NEW_CHARS = 20
+_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +55,13 @@ class Revisit:
 
     item: _Item
     state: PageState
+
+
+def stamps_every_item(items: Sequence[_Item]) -> bool:
+    """Whether the source gives all its (several) items one modification time: a generation
+    time, not news about any of them."""
+    stamps = {i.updated for i in items}
+    return len(items) > 1 and len(stamps) == 1 and None not in stamps
 
 
 def due_revisits(
@@ -62,3 +88,187 @@ def due_revisits(
         out[article_id] = Revisit(item, state)
     ranked = sorted(out.values(), key=lambda r: r.item.updated or now, reverse=True)
     return ranked[:limit]
+
+
+def meaningful_change(old: str, new: str) -> bool:
+    """Whether ``new`` says something ``old`` did not: enough words that are new to it (a
+    changed counter, clock or date stamp is one or two short words)."""
+    before = set(_WORD.findall(old.casefold()))
+    added = {w for w in _WORD.findall(new.casefold()) if w not in before}
+    return len(added) >= MIN_NEW_WORDS or sum(map(len, added)) >= MIN_NEW_CHARS
+
+
+def _retry_key(state: PageState) -> str:
+    return "revisit:" + canonical_url(state.url)
+
+
+async def revisit(
+    poller: Poller,
+    source: SourceConfig,
+    known: list[tuple[_Item, int]],
+    now: datetime,
+    counts: _Counts,
+    source_muted: bool,
+    muted_rules: set[str],
+) -> None:
+    """Revalidate the stored articles ``source`` says changed and store those whose text did
+    as new revisions (see the module docstring). Problems become notes, never exceptions."""
+    uses_page = source.kind != "feed" or source.fulltext
+    states = await poller._db(poller.store.page_states, [aid for _, aid in known])
+    due = due_revisits(known, states, now, uses_page=uses_page)
+    if not due:
+        return
+    checks: list[PageCheck] = []
+    # (revisit, title, text, language, the page when fetched)
+    texts: list[tuple[Revisit, str, str, str | None, FetchedDoc | None]] = []
+    if uses_page:
+        await _fetch_pages(poller, source, due, now, counts, checks, texts)
+    else:
+        from watcher.extract import guess_language
+
+        for r in due:
+            text = r.item.content or r.item.summary or r.item.title
+            lang = r.item.language or source.language or guess_language(text)
+            texts.append((r, r.item.title, text, lang, None))
+    changed: list[tuple[ArticleRevision, Document]] = []
+    for r, title, text, lang, page in texts:
+        etag = page.etag if page is not None else None
+        modified = page.last_modified if page is not None else None
+        old = await poller._db(poller.store.get_article, r.state.article_id)
+        if old.title == title and not meaningful_change(old.text, text):
+            checks.append(PageCheck(r.state.article_id, r.item.updated, etag, modified))
+            continue
+        rev = ArticleRevision(
+            r.state.article_id,
+            title,
+            text,
+            content_hash(title, text),
+            "fulltext" if page is not None else "feed",
+            r.item.updated,
+            etag,
+            modified,
+            lang,
+        )
+        changed.append((rev, Document(text, title, r.state.url, source.name, lang)))
+    await _store_revisions(poller, source, changed, now, counts, source_muted, muted_rules)
+    if checks:
+        await poller._db(poller.store.mark_pages_checked, checks, now)
+
+
+async def _fetch_pages(
+    poller: Poller,
+    source: SourceConfig,
+    due: list[Revisit],
+    now: datetime,
+    counts: _Counts,
+    checks: list[PageCheck],
+    texts: list[tuple[Revisit, str, str, str | None, FetchedDoc | None]],
+) -> None:
+    """Fetch the pages of ``due`` conditionally and extract those that changed; fills
+    ``checks`` (nothing new) and ``texts`` (a new text to compare)."""
+    import asyncio
+
+    from watcher.errors import ExtractionError
+    from watcher.extract import ExtractedArticle
+    from watcher.http import FetchedDoc
+    from watcher.pipeline import PAGE_RETRY_ATTEMPTS, PAGE_RETRY_WINDOW, _extract_many_job
+
+    docs = await asyncio.gather(*(_fetch_again(poller, r) for r in due))
+    usable: list[tuple[Revisit, FetchedDoc]] = []
+    failed: list[tuple[Revisit, _PageFailure]] = []
+    done_keys: list[str] = []
+    for r, d in zip(due, docs, strict=True):
+        aid = r.state.article_id
+        if not isinstance(d, FetchedDoc):
+            failed.append((r, d))
+            continue
+        done_keys.append(_retry_key(r.state))
+        if canonical_url(d.url) != canonical_url(r.state.url):
+            # a removed story redirected to the home page or a login wall: not this article
+            counts.notes.append(f"{r.state.url}: revision not used: the page now leads to {d.url}")
+            checks.append(PageCheck(aid, r.item.updated))
+        elif d.not_modified:
+            checks.append(PageCheck(aid, r.item.updated, d.etag, d.last_modified))
+        else:
+            usable.append((r, d))
+    if failed:
+        temporary = [(r, f) for r, f in failed if f.temporary]
+        seen = await poller._db(
+            poller.store.note_page_failures,
+            [(_retry_key(r.state), f.reason) for r, f in temporary],
+            now,
+        )
+        attempts = {id(r): a for (r, _), a in zip(temporary, seen, strict=True)}
+        for r, f in failed:
+            tries, first = attempts.get(id(r), (PAGE_RETRY_ATTEMPTS, now))
+            if f.temporary and tries < PAGE_RETRY_ATTEMPTS and now - first < PAGE_RETRY_WINDOW:
+                counts.held += 1  # the next poll must list the item again (no feed 304)
+                counts.notes.append(f"{r.state.url}: revision not checked yet: {f.reason}")
+            else:  # gone, refused, or out of retries: this revision is given up
+                counts.notes.append(f"{r.state.url}: revision not checked: {f.reason}")
+                checks.append(PageCheck(r.state.article_id, r.item.updated))
+                done_keys.append(_retry_key(r.state))
+    if done_keys:
+        await poller._db(poller.store.clear_page_failures, done_keys)
+    if not usable:
+        return
+    pages = [(d.body, d.url, d.content_type) for _, d in usable]
+    try:
+        results = await poller._run(_extract_many_job, pages)
+    except ExtractionError as exc:
+        results = [str(exc)] * len(pages)
+    for (r, d), res in zip(usable, results, strict=True):
+        if isinstance(res, ExtractedArticle):
+            lang = res.language or r.item.language or source.language
+            texts.append((r, r.item.title or res.title, res.text, lang, d))
+        else:
+            counts.notes.append(f"{r.state.url}: revision not extracted: {res}")
+            checks.append(PageCheck(r.state.article_id, r.item.updated, d.etag, d.last_modified))
+
+
+async def _fetch_again(poller: Poller, r: Revisit) -> FetchedDoc | _PageFailure:
+    """The stored article's page, conditionally (its validators from the last fetch)."""
+    from watcher.errors import FetchError
+    from watcher.pipeline import _PageFailure
+
+    assert poller.fetcher is not None
+    try:
+        return await poller.fetcher.fetch(
+            r.state.url,
+            etag=r.state.page_etag,
+            last_modified=r.state.page_last_modified,
+            check_robots=True,
+        )
+    except FetchError as exc:
+        return _PageFailure(str(exc), poller._temporary(exc))
+
+
+async def _store_revisions(
+    poller: Poller,
+    source: SourceConfig,
+    changed: list[tuple[ArticleRevision, Document]],
+    now: datetime,
+    counts: _Counts,
+    source_muted: bool,
+    muted_rules: set[str],
+) -> None:
+    if not changed:
+        return
+    from watcher.alerts.routing import route
+    from watcher.pipeline import log
+
+    found = await poller._match([doc for _, doc in changed])
+    for (rev, _), matches in zip(changed, found, strict=True):
+        ms = list(matches)
+        muted = [m.rule for m in ms if source_muted or m.rule in muted_rules]
+        routes = route(ms, poller.config.alerts) if ms else {}
+        outcome = await poller._db(poller.store.record_revision, rev, ms, routes, now, muted)
+        counts.revised += 1
+        counts.alerts += len(outcome.alert_ids)
+        log.info(
+            "source %s: article %d changed (revision %d)%s",
+            source.name,
+            rev.article_id,
+            outcome.revision,
+            f"; newly matches {', '.join(outcome.new_rules)}" if outcome.new_rules else "",
+        )

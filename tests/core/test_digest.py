@@ -196,3 +196,25 @@ def test_hostile_titles_are_one_bounded_line(tmp_path: Path) -> None:
     out = render(d, "text")
     assert not any(line.startswith("== Source health") for line in out.splitlines())
     s.close()
+
+
+def test_an_older_article_that_newly_matches_is_in_the_digest_as_updated(tmp_path: Path) -> None:
+    from storage.models import ArticleRevision
+
+    s = open_store(tmp_path / "r.db")
+    s.sync_sources([SourceDef("x", "https://x.example/feed", "feed")], NOW)
+    text = "Orbital Labs opens a data center campus. " * 8
+    before = NOW - timedelta(days=3)
+    out = s.record_article(_article(1, "x", "Orbital campus", text, "en"), [], {}, before)
+    new_text = text + "It will host models from DeepSeek."
+    s.record_revision(
+        ArticleRevision(out.article_id, "Orbital campus", new_text, "h"),
+        [_match("deepseek", new_text, "DeepSeek")],
+        {},
+        NOW - timedelta(hours=2),
+    )
+    d = build_digest(s, NOW - timedelta(days=1), NOW, NOW, PARIS, NAMES)
+    [item] = d.groups[0].items
+    assert item.title == "(updated) Orbital campus" and item.rules == ("deepseek",)
+    assert item.seen_at == NOW - timedelta(hours=2)
+    s.close()

@@ -13,7 +13,7 @@ from storage.models import PageState
 from tests.fetch.conftest import KeywordRules, make_config
 from tests.support.servers import LocalHTTPServer, Route
 from watcher.alerts.payload import alert_json, build_content
-from watcher.pipeline import Poller, _Item
+from watcher.pipeline import PAGE_RETRY_ATTEMPTS, Poller, _Item
 from watcher.revisions import MAX_REVISITS_PER_POLL, MIN_REVISIT_GAP, due_revisits
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -105,12 +105,25 @@ async def test_updated_entry_revalidates_the_page(
         assert update.title.startswith("(updated) ") and update.rule_ids == ("deepseek",)
         assert alert_json(update)["article"]["revision"] == 1
 
-        # an edit that matches nothing new: a revision, no alert
-        http_server.routes[PAGE] = Route(page("深度求索 (DeepSeek) models, corrected spelling."))
+        # a new paragraph that matches nothing new: a revision, no alert
+        deepseek = "It will also host models from 深度求索 (DeepSeek)."
+        solar = "A solar farm being built next to the site will supply part of its power."
+        http_server.routes[PAGE] = Route(page(deepseek, solar))
         http_server.routes["/feed"] = Route(atom(url, at(70)), content_type=ATOM, etag=False)
         fifth = await poller.poll(at(80))
         assert fifth.sources[0].revised_articles == 1 and fifth.sources[0].alerts_created == 0
         assert len(alerts(store)) == 2 and store.get_article(aid).revision == 2
+
+        # only a counter changed ("updated 3 times"): checked, not a revision
+        http_server.routes[PAGE] = Route(page(deepseek, solar, "This story was updated 3 times."))
+        http_server.routes["/feed"] = Route(atom(url, at(90)), content_type=ATOM, etag=False)
+        await poller.poll(at(100))
+        http_server.routes[PAGE] = Route(page(deepseek, solar, "This story was updated 4 times."))
+        http_server.routes["/feed"] = Route(atom(url, at(110)), content_type=ATOM, etag=False)
+        seventh = await poller.poll(at(120))
+        assert seventh.sources[0].revised_articles == 0
+        assert store.get_article(aid).revision == 3  # the first added a sentence; not the second
+        assert store.page_states([aid])[aid].item_updated == at(110)
 
 
 async def test_feed_only_revision_uses_the_new_feed_text(
@@ -183,3 +196,80 @@ def test_due_revisits_bounds() -> None:
     assert due_revisits(items[:1], full, at(60), uses_page=False) == []
     feed = {0: _state(0, extraction="feed")}
     assert len(due_revisits(items[:1], feed, at(60), uses_page=False)) == 1
+
+
+# -- review 3 regressions ------------------------------------------------------------------
+
+
+async def test_revisit_failing_for_good_is_given_up_and_the_feed_304s_again(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
+) -> None:
+    url = http_server.url(PAGE)
+    http_server.routes[PAGE] = Route(page())
+    http_server.routes["/feed"] = Route(atom(url, at(-60)), content_type=ATOM)  # ETag + 304
+    cfg = make_config(tmp_path, [{"name": "wire", "url": http_server.url("/feed")}])
+    async with Poller(cfg, store, rules, workers=0) as poller:
+        await poller.poll(at(0))
+        http_server.routes["/feed"] = Route(atom(url, at(10)), content_type=ATOM)
+        http_server.routes[PAGE] = Route(b"busy", status=503)
+        for i in range(8):
+            await poller.poll(at(20 + 15 * i))
+    revisits = len(http_server.hits(PAGE)) - 1
+    assert revisits == PAGE_RETRY_ATTEMPTS  # like a new article's page, then given up
+    statuses = [r.status for r in http_server.hits("/feed")]
+    assert statuses[-3:] == [304, 304, 304] and store.get_source("wire").etag
+    assert store.note_page_failures([("probe", "x")], at(0)) == [(1, at(0))]  # rows cleared
+
+
+async def test_a_page_now_redirecting_elsewhere_is_not_a_revision(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
+) -> None:
+    url = http_server.url(PAGE)
+    http_server.routes[PAGE] = Route(page())
+    http_server.routes["/feed"] = Route(atom(url, at(-60)), content_type=ATOM, etag=False)
+    cfg = make_config(tmp_path, [{"name": "wire", "url": http_server.url("/feed")}])
+    async with Poller(cfg, store, rules, workers=0) as poller:
+        await poller.poll(at(0))
+        (aid,) = {a.article_id for a in alerts(store)}
+        http_server.routes[PAGE] = Route(b"", status=301, headers={"Location": "/"})
+        http_server.routes["/"] = Route(page("Top stories: 深度求索 (DeepSeek) ships a model."))
+        http_server.routes["/feed"] = Route(atom(url, at(30)), content_type=ATOM, etag=False)
+        report = await poller.poll(at(40))
+    assert report.sources[0].revised_articles == 0 and len(alerts(store)) == 1
+    assert any("now leads to" in n for n in report.sources[0].notes)
+    assert "深度求索" not in store.get_article(aid).text
+
+
+async def test_a_feed_stamping_every_item_alike_announces_nothing(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
+) -> None:
+    def feed(stamp: datetime) -> bytes:
+        one = atom(http_server.url("/a/1"), stamp).replace(b"</feed>", b"")
+        two = atom(http_server.url("/a/2"), stamp).replace(b"urn:wire:1", b"urn:wire:2")
+        return one + b"<entry>" + two.split(b"<entry>", 1)[1]
+
+    for i, path in enumerate(("/a/1", "/a/2")):
+        http_server.routes[path] = Route(page(f"Story number {i} with its own words."))
+    cfg = make_config(tmp_path, [{"name": "wire", "url": http_server.url("/feed")}])
+    async with Poller(cfg, store, rules, workers=0) as poller:
+        for i in range(4):  # the generator stamps every entry with its own clock
+            http_server.routes["/feed"] = Route(feed(at(15 * i)), content_type=ATOM, etag=False)
+            await poller.poll(at(15 * i + 1))
+    assert len(http_server.hits("/a/1")) == 1 and len(http_server.hits("/a/2")) == 1
+
+
+def test_a_matcher_error_in_the_parse_job_leaves_the_item_to_the_poller() -> None:
+    import watcher.pipeline as pipeline
+    from watcher.feeds import FeedItem
+
+    class Broken:
+        def match(self, document: Any) -> list[Any]:
+            raise RuntimeError("matcher bug")
+
+    saved, pipeline._WORKER_RULES = pipeline._WORKER_RULES, Broken()  # type: ignore[assignment]
+    try:
+        item = FeedItem("g", "https://x.example/a", "T", "summary text", "", None)
+        canon, _, _, matches = pipeline._prepare(item, ("wire", None))
+    finally:
+        pipeline._WORKER_RULES = saved
+    assert canon == "https://x.example/a" and matches is None  # matched later, in the poller

@@ -116,3 +116,39 @@ def test_migration_5_keeps_old_alerts_and_allows_revisions(tmp_path: Path) -> No
             ArticleRevision(1, "t", "y", "h"), [match("capex")], {"ops": ["capex"]}, at(0)
         )
         assert out.revision == 1 and len(out.alert_ids) == 1
+
+
+def test_revision_refreshes_matches_and_language(store: SQLiteStore) -> None:
+    aid = _stored(store)  # matched deepseek
+    store.record_revision(ArticleRevision(aid, "t", "x", "h", language="ar"), [], {}, at(1))
+    assert store.article_matches(aid) == []  # the new text no longer supports the rule
+    assert store.get_article(aid).language == "ar"
+    again = match("capex", amount=7e9)
+    store.record_revision(ArticleRevision(aid, "t", "y", "h2"), [again], {}, at(2))
+    newer = match("capex", amount=9e9)
+    store.record_revision(ArticleRevision(aid, "t", "z", "h3"), [newer], {}, at(3))
+    [m] = store.article_matches(aid)
+    assert (m.rule, m.amount_usd, m.matched_at) == ("capex", 9e9, at(2))  # first match kept
+
+
+def test_digest_lists_an_older_article_that_newly_matches(store: SQLiteStore) -> None:
+    aid = _stored(store)  # first seen at(0), matched deepseek
+    day1, day2, day3 = at(24 * 60), at(48 * 60), at(72 * 60)
+    both = [match("deepseek"), match("capex")]
+    store.record_revision(ArticleRevision(aid, "t", body("u"), "h"), both, {}, day1)
+    [entry] = store.digest_entries(day1, day2)
+    assert entry.article.id == aid and entry.article.revision == 1
+    assert {m.rule for m in entry.matches} == {"deepseek", "capex"}
+    # a later revision that matches nothing new is not news for that day's digest
+    store.record_revision(ArticleRevision(aid, "t", body("v"), "h4"), both, {}, day2)
+    assert store.digest_entries(day2, day3) == []
+
+
+def test_same_story_under_a_second_url_is_known_by_it(store: SQLiteStore) -> None:
+    first = store.record_article(article("https://a.example/x"), [], {}, at(0))
+    dup = dataclasses.replace(
+        article("https://a.example/y"), text=article("https://a.example/x").text
+    )
+    out = store.record_article(dup, [], {}, at(1))
+    assert not out.created and out.article_id == first.article_id
+    assert store.known_articles([(dup.canonical_url, None)]) == [first.article_id]
