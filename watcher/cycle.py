@@ -28,9 +28,11 @@ class CycleResult:
             if r.status == "error":
                 lines.append(f"{r.name}: FAILED: {r.error}")
             else:
+                revised = getattr(r, "revised_articles", 0)
                 lines.append(
                     f"{r.name}: {r.status}, {r.items} item(s), {r.new_articles} new, "
-                    f"{r.matched_articles} matched, {r.alerts_created} alert(s)"
+                    + (f"{revised} updated, " if revised else "")
+                    + f"{r.matched_articles} matched, {r.alerts_created} alert(s)"
                 )
         failed = sum(1 for r in self.poll.sources if r.status == "error")
         lines.append(

@@ -273,3 +273,12 @@ def test_a_matcher_error_in_the_parse_job_leaves_the_item_to_the_poller() -> Non
     finally:
         pipeline._WORKER_RULES = saved
     assert canon == "https://x.example/a" and matches is None  # matched later, in the poller
+
+
+def test_poll_summary_counts_updated_articles() -> None:
+    from watcher.cycle import CycleResult
+    from watcher.pipeline import PollReport, SourceReport
+
+    report = PollReport([SourceReport("wire", "ok", items=3, revised_articles=1)])
+    line = CycleResult(report, "nothing due").summary().splitlines()[0]
+    assert line == "wire: ok, 3 item(s), 0 new, 1 updated, 0 matched, 0 alert(s)"
