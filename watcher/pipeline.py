@@ -330,8 +330,9 @@ class _Counts:
 class Poller:
     """Polls sources into the store. ``async with Poller(config, store, ruleset) as p``.
 
-    ``workers``: size of the process pool for parsing/extraction (default: the CPU count;
-    ``0`` runs that work in threads instead, for small embedded uses).
+    ``workers``: size of the process pool for parsing/extraction/matching (default: the CPU
+    count, one less when no source extracts pages; ``0`` runs that work in threads instead,
+    for small embedded uses).
     """
 
     def __init__(
@@ -349,14 +350,19 @@ class Poller:
         self.ruleset = ruleset
         self._client = client
         self._own_client = client is None and fetcher is None
-        self._workers = (os.cpu_count() or 2) if workers is None else workers
+        # feed-only sources never extract pages: their workers skip importing trafilatura
+        self._needs_pages = any(s.kind != "feed" or s.fulltext for s in config.sources)
+        # Extraction keeps every core busy, so a worker per core; feed-only polls are bound by
+        # this process (HTTP, SQLite), so it keeps a core (bench/poll, 2 cores: 1 worker
+        # 1.68-1.83 s against 1.92-2.04 s with 2; full text: 2 workers 19.9 s against 22.5 s).
+        cores = os.cpu_count() or 2
+        default = cores if self._needs_pages else max(1, cores - 1)
+        self._workers = default if workers is None else workers
         self._executor: Executor | None = None
         self._pool_start: asyncio.Future[ProcessPoolExecutor] | None = None
         self._rules_blob: bytes | None = None
         self._db_thread: ThreadPoolExecutor | None = None
         self._remote_rules = False
-        # feed-only sources never extract pages: their workers skip importing trafilatura
-        self._needs_pages = any(s.kind != "feed" or s.fulltext for s in config.sources)
         self.fetcher = fetcher
         self._hints: dict[str, PollHints] = {}
         self._next: dict[str, datetime] = {}
