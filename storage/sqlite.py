@@ -47,6 +47,7 @@ from storage.urls import content_hash
 __all__ = ["BUSY_TIMEOUT_S", "SQLiteStore", "open_store"]
 
 BUSY_TIMEOUT_S = 5.0
+WAL_CHECKPOINT_PAGES = 10_000
 ALERT_STATUSES: tuple[AlertStatus, ...] = ("pending", "sent", "failed", "muted")
 _CHUNK = 500  # ids per "IN (...)" query
 _NO_LEASE = ", claimed_by = NULL, lease_until = NULL"  # an outcome ends the delivery lease
@@ -1093,6 +1094,10 @@ def open_store(path: pathlib.Path | str, *, busy_timeout_s: float = BUSY_TIMEOUT
         if str(mode).lower() != "wal":
             raise DatabaseUnavailableError(f"{path}: cannot switch to WAL journal (got {mode})")
         conn.execute("PRAGMA synchronous = NORMAL")
+        # Checkpoint the WAL every ~40 MB instead of every ~4 MB: a poll rewrites the same
+        # index pages in many small transactions, and each checkpoint copies them into the
+        # database file again (bench/poll: ~10% of the store's time in a cold poll).
+        conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES:d}")
         # Fail now, with a clear message, if the file cannot be written.
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("ROLLBACK")

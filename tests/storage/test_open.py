@@ -27,6 +27,7 @@ def test_open_creates_parents_and_sets_pragmas(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 10_000
         assert schema_version(conn) == SCHEMA_VERSION
         tables = set(store.db.table_names())
         assert {"sources", "fetch_log", "articles", "articles_fts", "article_sources"} <= tables
