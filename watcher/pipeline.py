@@ -618,7 +618,11 @@ class Poller:
         muted_rules = {m.target for m in mutes if m.kind == "rule"}
         todo, known = await self._db(self._unknown_items, source, items, now)
         if known and not revisions.stamps_every_item(items):
-            await revisions.revisit(self, source, known, now, counts, source_muted, muted_rules)
+            try:
+                await revisions.revisit(self, source, known, now, counts, source_muted, muted_rules)
+            except Exception as exc:  # never at the expense of the new items below
+                log.warning("source %s: checking updated articles failed: %s", source.name, exc)
+                counts.notes.append(f"updated articles not checked: {type(exc).__name__}: {exc}")
         chunks = [todo[i : i + PAGES_PER_JOB] for i in range(0, len(todo), PAGES_PER_JOB)]
         prepared = await asyncio.gather(
             *(self._prepare_chunk(source, c, counts, now) for c in chunks)

@@ -282,3 +282,35 @@ def test_poll_summary_counts_updated_articles() -> None:
     report = PollReport([SourceReport("wire", "ok", items=3, revised_articles=1)])
     line = CycleResult(report, "nothing due").summary().splitlines()[0]
     assert line == "wire: ok, 3 item(s), 0 new, 1 updated, 0 matched, 0 alert(s)"
+
+
+async def test_a_failing_revisit_does_not_cost_the_new_items(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
+) -> None:
+    class BrokenRevisions:  # a real store whose revision bookkeeping fails
+        def __init__(self, inner: Any) -> None:
+            self._inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._inner, name)
+
+        def page_states(self, ids: Any) -> Any:
+            raise RuntimeError("bookkeeping bug")
+
+    url = http_server.url(PAGE)
+    http_server.routes[PAGE] = Route(page())
+    http_server.routes["/b"] = Route(page("A second story about 深度求索 and its new model."))
+    http_server.routes["/feed"] = Route(atom(url, at(-60)), content_type=ATOM, etag=False)
+    cfg = make_config(tmp_path, [{"name": "wire", "url": http_server.url("/feed")}])
+    async with Poller(cfg, BrokenRevisions(store), rules, workers=0) as poller:
+        await poller.poll(at(0))
+        both = atom(url, at(30)).replace(b"</feed>", b"") + (
+            b"<entry><title>Second</title><id>urn:wire:2</id>"
+            + f'<link href="{http_server.url("/b")}"/>'.encode()
+            + b"<updated>2026-11-28T12:35:00Z</updated></entry></feed>"
+        )
+        http_server.routes["/feed"] = Route(both, content_type=ATOM, etag=False)
+        report = await poller.poll(at(40))
+    (r,) = report.sources
+    assert r.status == "ok" and r.new_articles == 1
+    assert any("updated articles not checked" in n for n in r.notes), r.notes
