@@ -81,6 +81,12 @@ class SourceConfig:
     # folder path for people's own organisation (OPML outlines): ("AI labs", "China")
     category: tuple[str, ...] = ()
 
+    @property
+    def fetches_pages(self) -> bool:
+        """Whether its articles come from their pages (page and sitemap sources, full-text
+        feeds) rather than from the feed's own text."""
+        return self.kind != "feed" or self.fulltext
+
 
 @dataclass(frozen=True)
 class RulesConfig:

@@ -17,18 +17,13 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 
 import httpx
 
 from rules.models import Document, RuleMatch
 from storage.interface import ArticleBatchItem, Store
-from storage.models import (
-    FetchLogEntry,
-    NewArticle,
-    SourceDef,
-    SourceUpdate,
-)
+from storage.models import FetchLogEntry, NewArticle, SourceDef, SourceUpdate
 from storage.urls import canonical_url, content_hash
 from watcher import revisions
 from watcher.config import Config, SourceConfig
@@ -101,39 +96,42 @@ class PollReport:
 # -- work done in the process pool (top-level functions: picklable) ---------------------------
 
 
+class Prepared(NamedTuple):
+    """Per feed item, computed in the worker, off the event loop."""
+
+    canonical_url: str | None
+    # Only for a source whose articles are the feed's own text (None otherwise): the content
+    # hash of that text, its language (the item's, the source's or a guess) and its rule
+    # matches (None also when matching failed: the poller matches it again).
+    feed_hash: str | None = None
+    feed_language: str | None = None
+    matches: list[RuleMatch] | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class _PreparedFeed:
-    """A parsed feed with per-item work done in the worker, off the event loop: each item's
-    canonical URL, the content hash and a language guess of its feed text."""
+    """A parsed feed with the :class:`Prepared` work done for each of its items."""
 
     feed: ParsedFeed
     prepared: tuple[Prepared, ...]
 
 
-#: Per feed item, computed in the worker: (canonical URL, content hash of the feed text,
-#: language guess, the rule matches of its feed text when the source does not fetch pages).
-Prepared = tuple[str | None, str, str | None, list[RuleMatch] | None]
-
-
 def _prepare(it: FeedItem, match_as: tuple[str, str | None] | None) -> Prepared:
+    canon = canonical_url(it.url) if it.url else None
+    if match_as is None:  # the article will be its page: nothing more to do with the feed text
+        return Prepared(canon)
+    name, source_language = match_as
     text = it.content or it.summary or it.title
-    guessed = None if it.language else guess_language(text)
+    lang = it.language or source_language or guess_language(text)
     matches = None
-    if match_as is not None and _WORKER_RULES is not None:
+    if _WORKER_RULES is not None:
         # the Document Poller._build makes from the feed text, matched right here: the item
         # needs no second round trip to the pool (items already stored just waste ~40 us)
-        name, language = match_as
-        lang = it.language or language or guessed
         try:
             matches = list(_WORKER_RULES.match(Document(text, it.title, it.url or "", name, lang)))
         except Exception:  # a matcher bug must not fail the feed: matched again in the poller
             matches = None
-    return (
-        canonical_url(it.url) if it.url else None,
-        content_hash(it.title, text),
-        guessed,
-        matches,
-    )
+    return Prepared(canon, content_hash(it.title, text), lang, matches)
 
 
 def _parse_job(
@@ -255,6 +253,17 @@ class _Item:
     updated: datetime | None = None  # the source's modification time of the item, if any
     prepared: Prepared | None = None  # computed by the worker (see _prepare)
 
+    @property
+    def feed_text(self) -> str:
+        """The article text the feed itself carries (its title at least)."""
+        return self.content or self.summary or self.title
+
+    def feed_language(self, source: SourceConfig) -> str | None:
+        """The language of :attr:`feed_text`: the item's, the source's, else a guess."""
+        if self.prepared is not None and self.prepared.feed_hash is not None:
+            return self.prepared.feed_language
+        return self.language or source.language or guess_language(self.feed_text)
+
     @classmethod
     def from_feed(cls, it: FeedItem, prepared: Prepared | None = None) -> _Item:
         return cls(
@@ -351,7 +360,7 @@ class Poller:
         self._client = client
         self._own_client = client is None and fetcher is None
         # feed-only sources never extract pages: their workers skip importing trafilatura
-        self._needs_pages = any(s.kind != "feed" or s.fulltext for s in config.sources)
+        self._needs_pages = any(s.fetches_pages for s in config.sources)
         # Extraction keeps every core busy, so a worker per core; feed-only polls are bound by
         # this process (HTTP, SQLite), so it keeps a core (bench/poll, 2 cores: 1 worker
         # 1.68-1.83 s against 1.92-2.04 s with 2; full text: 2 workers 19.9 s against 22.5 s).
@@ -510,8 +519,7 @@ class Poller:
                 source, doc, now, started, "not_modified", hints, new_url, 0, _Counts()
             )
         try:
-            feed_only = source.kind == "feed" and not source.fulltext
-            match_as = (source.name, source.language) if feed_only else None
+            match_as = None if source.fetches_pages else (source.name, source.language)
             parsed = await self._run(
                 _parse_job, source.kind, doc.body, dict(doc.headers), doc.url, match_as
             )
@@ -535,8 +543,6 @@ class Poller:
                 _Item.from_feed(i, prep)
                 for i, prep in zip(parsed.feed.items, parsed.prepared, strict=False)
             ], parsed.feed.ttl
-        if isinstance(parsed, ParsedFeed):
-            return [_Item.from_feed(i) for i in parsed.items[:MAX_ITEMS_PER_SOURCE]], parsed.ttl
         from watcher.discovery import Link, Sitemap
 
         if isinstance(parsed, Sitemap):
@@ -634,7 +640,7 @@ class Poller:
         for item, built in zip(items_in_order, (p for c in prepared for p in c), strict=True):
             if built is not None:
                 ready.append(built)
-                found.append(item.prepared[3] if item.prepared is not None else None)
+                found.append(item.prepared.matches if item.prepared is not None else None)
         if not ready:
             return counts
         missing = [i for i, m in enumerate(found) if m is None]
@@ -663,7 +669,7 @@ class Poller:
         fresh: list[tuple[_Item, str | None]] = []
         for item in items:
             if item.prepared is not None:
-                canon = item.prepared[0]
+                canon = item.prepared.canonical_url
             else:
                 canon = canonical_url(item.url) if item.url else None
             key = canon or item.guid or ""
@@ -732,8 +738,7 @@ class Poller:
         the event loop free), then build the articles (feed text as fallback). A page that
         failed for a temporary cause leaves its item for the next polls, up to
         PAGE_RETRY_ATTEMPTS failures or PAGE_RETRY_WINDOW, before the feed text is used."""
-        needs_page = source.kind != "feed" or source.fulltext
-        if not needs_page:
+        if not source.fetches_pages:
             return [
                 self._build(source, it, canon, None, None, it.url, counts) for it, canon in chunk
             ]
@@ -841,26 +846,20 @@ class Poller:
         counts: _Counts,
         page: FetchedDoc | None = None,
     ) -> tuple[NewArticle, Document] | None:
-        feed_text = item.content or item.summary
-        needs_page = source.kind != "feed" or source.fulltext
         extraction: Literal["fulltext", "feed", "feed-fallback"] = (
             "fulltext" if extracted is not None else "feed"
         )
         if extracted is None:
-            if needs_page:
-                if not (feed_text or item.title):
+            if source.fetches_pages:
+                if not item.feed_text:
                     counts.notes.append(f"{item.url}: skipped: {note}")
                     return None
                 extraction = "feed-fallback"
                 note = f"page not used: {note}" if note else "item has no link"
                 counts.notes.append(f"{item.url}: {note}")
-            text = feed_text or item.title
+            text = item.feed_text
             title = item.title
-            language = (
-                item.language
-                or source.language
-                or (item.prepared[2] if item.prepared is not None else guess_language(text))
-            )
+            language = item.feed_language(source)
             published = item.published
             author, site_name = item.author, None
         else:
@@ -870,6 +869,8 @@ class Poller:
             published = item.published or extracted.published
             author = item.author or extracted.author
             site_name = extracted.site_name
+        # the worker hashed the feed text of a source whose articles are that text
+        fingerprint = item.prepared.feed_hash if item.prepared is not None else None
         url = final_url or item.url or ""
         article_canon = (canon or "") if url == item.url else canonical_url(url)
         article = NewArticle(
@@ -888,11 +889,7 @@ class Poller:
             site_name=site_name,
             extraction=extraction,
             extraction_note=note if extraction == "feed-fallback" else None,
-            content_hash=(
-                item.prepared[1]
-                if item.prepared is not None and extracted is None
-                else content_hash(title, text)
-            )
+            content_hash=(fingerprint if fingerprint is not None else content_hash(title, text))
             or None,
             item_updated=item.updated,
             page_etag=page.etag if page is not None else None,

@@ -113,7 +113,7 @@ async def revisit(
 ) -> None:
     """Revalidate the stored articles ``source`` says changed and store those whose text did
     as new revisions (see the module docstring). Problems become notes, never exceptions."""
-    uses_page = source.kind != "feed" or source.fulltext
+    uses_page = source.fetches_pages
     states = await poller._db(poller.store.page_states, [aid for _, aid in known])
     due = due_revisits(known, states, now, uses_page=uses_page)
     if not due:
@@ -124,12 +124,8 @@ async def revisit(
     if uses_page:
         await _fetch_pages(poller, source, due, now, counts, checks, texts)
     else:
-        from watcher.extract import guess_language
-
         for r in due:
-            text = r.item.content or r.item.summary or r.item.title
-            lang = r.item.language or source.language or guess_language(text)
-            texts.append((r, r.item.title, text, lang, None))
+            texts.append((r, r.item.title, r.item.feed_text, r.item.feed_language(source), None))
     changed: list[tuple[ArticleRevision, Document]] = []
     for r, title, text, lang, page in texts:
         etag = page.etag if page is not None else None
