@@ -304,6 +304,12 @@ def _newest_children(indexes: Sequence[Any], limit: int) -> list[str]:
     return list(picked)[:limit]
 
 
+def retry_left(attempts: int, first_failed: datetime, now: datetime) -> bool:
+    """Whether a page that failed for a temporary cause ``attempts`` times, first at
+    ``first_failed``, is tried again on a later poll (PAGE_RETRY_ATTEMPTS, PAGE_RETRY_WINDOW)."""
+    return attempts < PAGE_RETRY_ATTEMPTS and now - first_failed < PAGE_RETRY_WINDOW
+
+
 @dataclass(frozen=True, slots=True)
 class _PageFailure:
     reason: str
@@ -825,7 +831,7 @@ class Poller:
             self.store.note_page_failures, [(key, doc.reason) for _, key, doc in failed], now
         )
         for (i, _, doc), (attempts, first) in zip(failed, seen, strict=True):
-            if attempts < PAGE_RETRY_ATTEMPTS and now - first < PAGE_RETRY_WINDOW:
+            if retry_left(attempts, first, now):
                 out[i] = _HELD
                 counts.held += 1
                 counts.notes.append(f"{doc.reason} (attempt {attempts}; retried next poll)")

@@ -15,7 +15,7 @@ Bounds, so that a revisit never becomes a loop:
 - a feed that gives every item the same modification time (its generation time) announces
   nothing, and is ignored;
 - a page that fails for a temporary cause is retried on the next polls like a new article's
-  page (``PAGE_RETRY_ATTEMPTS`` / ``PAGE_RETRY_WINDOW``), then this revision is given up;
+  page (``watcher.pipeline.retry_left``), then this revision is given up;
 - a text whose only change is a counter or a time stamp ("refreshed 5 minutes ago") is not a
   revision: it needs a new title or :data:`MIN_NEW_WORDS` words (or :data:`MIN_NEW_CHARS`
   characters of words) that the old text did not have;
@@ -167,7 +167,7 @@ async def _fetch_pages(
     from watcher.errors import ExtractionError
     from watcher.extract import ExtractedArticle
     from watcher.http import FetchedDoc
-    from watcher.pipeline import PAGE_RETRY_ATTEMPTS, PAGE_RETRY_WINDOW, _extract_many_job
+    from watcher.pipeline import _extract_many_job, retry_left
 
     docs = await asyncio.gather(*(_fetch_again(poller, r) for r in due))
     usable: list[tuple[Revisit, FetchedDoc]] = []
@@ -194,10 +194,9 @@ async def _fetch_pages(
             [(_retry_key(r.state), f.reason) for r, f in temporary],
             now,
         )
-        attempts = {id(r): a for (r, _), a in zip(temporary, seen, strict=True)}
+        attempts = iter(seen)  # in the order of ``temporary``
         for r, f in failed:
-            tries, first = attempts.get(id(r), (PAGE_RETRY_ATTEMPTS, now))
-            if f.temporary and tries < PAGE_RETRY_ATTEMPTS and now - first < PAGE_RETRY_WINDOW:
+            if f.temporary and retry_left(*next(attempts), now):
                 counts.held += 1  # the next poll must list the item again (no feed 304)
                 counts.notes.append(f"{r.state.url}: revision not checked yet: {f.reason}")
             else:  # gone, refused, or out of retries: this revision is given up
