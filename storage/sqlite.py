@@ -13,7 +13,7 @@ import pathlib
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
@@ -568,14 +568,8 @@ class SQLiteStore:
         existing = self._find_duplicate(article, fingerprint)
         if existing is not None:
             self._add_source(existing, article.source, article.url, now, article.canonical_url)
-            self._add_aliases(existing, article)
-            if article.canonical_url:  # the same story under another URL: known next poll
-                conn.execute(
-                    "INSERT OR IGNORE INTO article_urls (canonical_url, article_id)"
-                    " SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM articles"
-                    " WHERE id = ? AND canonical_url = ?)",
-                    [article.canonical_url, existing, existing, article.canonical_url],
-                )
+            # the same story under another URL too: known by it on the next poll
+            self._add_aliases(existing, (*article.aliases, article.canonical_url))
             return ArticleOutcome(article_id=existing, created=False)
         cur = conn.execute(
             "INSERT INTO articles (url, canonical_url, source, title, text, guid, summary,"
@@ -610,7 +604,7 @@ class SQLiteStore:
             " first_seen_at) VALUES (?, ?, ?, ?, ?)",
             (article_id, article.source, article.url, article.canonical_url or None, stamp),
         )
-        self._add_aliases(article_id, article)
+        self._add_aliases(article_id, article.aliases)
         muted = set(muted_rules)
         if matches:
             conn.executemany(
@@ -640,12 +634,14 @@ class SQLiteStore:
             article_id=article_id, created=True, alert_ids=tuple(r[0] for r in alert_rows)
         )
 
-    def _add_aliases(self, article_id: int, article: NewArticle) -> None:
-        aliases = [a for a in dict.fromkeys(article.aliases) if a and a != article.canonical_url]
-        if aliases:
+    def _add_aliases(self, article_id: int, urls: Iterable[str]) -> None:
+        """More canonical URLs a stored article is known by (its own URL is not repeated)."""
+        rows = [(u, article_id, article_id, u) for u in dict.fromkeys(urls) if u]
+        if rows:
             self._conn.executemany(
-                "INSERT OR IGNORE INTO article_urls (canonical_url, article_id) VALUES (?, ?)",
-                [(a, article_id) for a in aliases],
+                "INSERT OR IGNORE INTO article_urls (canonical_url, article_id) SELECT ?, ?"
+                " WHERE NOT EXISTS (SELECT 1 FROM articles WHERE id = ? AND canonical_url = ?)",
+                rows,
             )
 
     # -- revisions of stored articles (see storage/_revise.py) ------------------------------
