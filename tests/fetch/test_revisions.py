@@ -60,13 +60,19 @@ def alerts(store: Any) -> list[Any]:
     return sorted(store.list_alerts(), key=lambda a: a.revision)
 
 
+def serve_story(server: LocalHTTPServer, tmp_path: Path, *, feed_etag: bool) -> tuple[str, Any]:
+    """One article page (strong ETag: 304 to a matching If-None-Match) and an Atom feed
+    listing it (``feed_etag=False``: 200 every time); returns the page URL and a config."""
+    url = server.url(PAGE)
+    server.routes[PAGE] = Route(page())
+    server.routes["/feed"] = Route(atom(url, at(-60)), content_type=ATOM, etag=feed_etag)
+    return url, make_config(tmp_path, [{"name": "wire", "url": server.url("/feed")}])
+
+
 async def test_updated_entry_revalidates_the_page(
     http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
 ) -> None:
-    url = http_server.url(PAGE)
-    http_server.routes[PAGE] = Route(page())  # strong ETag: 304 to a matching If-None-Match
-    http_server.routes["/feed"] = Route(atom(url, at(-60)), content_type=ATOM, etag=False)
-    cfg = make_config(tmp_path, [{"name": "wire", "url": http_server.url("/feed")}])
+    url, cfg = serve_story(http_server, tmp_path, feed_etag=False)
     async with Poller(cfg, store, rules, workers=0) as poller:
         first = await poller.poll(at(0))
         assert first.new_articles == 1
@@ -154,10 +160,7 @@ async def test_feed_only_revision_uses_the_new_feed_text(
 async def test_temporary_failure_of_a_revisit_is_retried_next_poll(
     http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
 ) -> None:
-    url = http_server.url(PAGE)
-    http_server.routes[PAGE] = Route(page())
-    http_server.routes["/feed"] = Route(atom(url, at(-60)), content_type=ATOM)  # ETag + 304
-    cfg = make_config(tmp_path, [{"name": "wire", "url": http_server.url("/feed")}])
+    url, cfg = serve_story(http_server, tmp_path, feed_etag=True)
     async with Poller(cfg, store, rules, workers=0) as poller:
         await poller.poll(at(0))
         http_server.routes["/feed"] = Route(atom(url, at(10)), content_type=ATOM)
@@ -204,10 +207,7 @@ def test_due_revisits_bounds() -> None:
 async def test_revisit_failing_for_good_is_given_up_and_the_feed_304s_again(
     http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
 ) -> None:
-    url = http_server.url(PAGE)
-    http_server.routes[PAGE] = Route(page())
-    http_server.routes["/feed"] = Route(atom(url, at(-60)), content_type=ATOM)  # ETag + 304
-    cfg = make_config(tmp_path, [{"name": "wire", "url": http_server.url("/feed")}])
+    url, cfg = serve_story(http_server, tmp_path, feed_etag=True)
     async with Poller(cfg, store, rules, workers=0) as poller:
         await poller.poll(at(0))
         http_server.routes["/feed"] = Route(atom(url, at(10)), content_type=ATOM)
@@ -224,10 +224,7 @@ async def test_revisit_failing_for_good_is_given_up_and_the_feed_304s_again(
 async def test_a_page_now_redirecting_elsewhere_is_not_a_revision(
     http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
 ) -> None:
-    url = http_server.url(PAGE)
-    http_server.routes[PAGE] = Route(page())
-    http_server.routes["/feed"] = Route(atom(url, at(-60)), content_type=ATOM, etag=False)
-    cfg = make_config(tmp_path, [{"name": "wire", "url": http_server.url("/feed")}])
+    url, cfg = serve_story(http_server, tmp_path, feed_etag=False)
     async with Poller(cfg, store, rules, workers=0) as poller:
         await poller.poll(at(0))
         (aid,) = {a.article_id for a in alerts(store)}
@@ -297,11 +294,8 @@ async def test_a_failing_revisit_does_not_cost_the_new_items(
         def page_states(self, ids: Any) -> Any:
             raise RuntimeError("bookkeeping bug")
 
-    url = http_server.url(PAGE)
-    http_server.routes[PAGE] = Route(page())
+    url, cfg = serve_story(http_server, tmp_path, feed_etag=False)
     http_server.routes["/b"] = Route(page("A second story about 深度求索 and its new model."))
-    http_server.routes["/feed"] = Route(atom(url, at(-60)), content_type=ATOM, etag=False)
-    cfg = make_config(tmp_path, [{"name": "wire", "url": http_server.url("/feed")}])
     async with Poller(cfg, BrokenRevisions(store), rules, workers=0) as poller:
         await poller.poll(at(0))
         both = atom(url, at(30)).replace(b"</feed>", b"") + (
