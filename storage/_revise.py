@@ -6,16 +6,19 @@ Every function runs inside the caller's transaction on the caller's connection.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import cast
 
 from rules.models import RuleMatch
-from storage import _rows
-from storage._rows import dumps, iso, iso_or_none
+from storage import _inserts, _rows
+from storage._rows import iso, iso_or_none
 from storage.models import ArticleRevision, Extraction, PageCheck, PageState, RevisionOutcome
 
 _CHUNK = 500
+
+# match columns a revision refreshes for a rule it still matches (matched_at and muted stay)
+_REFRESHED = ("name", "severity", "tags", "evidence", "details", "amount_usd")
 
 _STATE_COLUMNS = (
     "id, url, first_seen_at, extraction, item_updated, page_etag, page_last_modified,"
@@ -70,9 +73,6 @@ def record_revision(
     alerts: Mapping[str, Sequence[str]],
     now: datetime,
     muted_rules: Sequence[str],
-    *,
-    insert_match: str,
-    new_alert_id: Callable[[], str],
 ) -> RevisionOutcome | None:
     """Store the new text, bump the revision, and bring the matches up to date: rules matched
     before and now get their new evidence, rules no longer matched are removed (their evidence
@@ -114,51 +114,20 @@ def record_revision(
         conn.executemany("DELETE FROM matches WHERE article_id = ? AND rule = ?", gone)
     again = [m for m in matches if m.rule in before]
     if again:  # same rule, new text: new evidence, amount and details (first matched_at kept)
+        rows = [_rows.match_row(rev.article_id, m, now, m.rule in muted) for m in again]
         conn.executemany(
-            "UPDATE matches SET name = ?, severity = ?, tags = ?, evidence = ?, details = ?,"
-            " amount_usd = ? WHERE article_id = ? AND rule = ?",
-            [
-                (
-                    m.name,
-                    m.severity,
-                    dumps(list(m.tags)),
-                    _rows.evidence_json(m.evidence),
-                    dumps([list(pair) for pair in m.details]),
-                    m.amount_usd,
-                    rev.article_id,
-                    m.rule,
-                )
-                for m in again
-            ],
+            f"UPDATE matches SET {', '.join(f'{k} = ?' for k in _REFRESHED)}"
+            " WHERE article_id = ? AND rule = ?",
+            [(*(r[k] for k in _REFRESHED), r["article_id"], r["rule"]) for r in rows],
         )
-    if fresh:
-        conn.executemany(
-            insert_match,
-            [
-                tuple(_rows.match_row(rev.article_id, m, now, m.rule in muted).values())
-                for m in fresh
-            ],
-        )
+    _inserts.insert_matches(conn, rev.article_id, fresh, now, muted)
     new_rules = {m.rule for m in fresh}
-    alert_rows: list[tuple[str, int, str, str, str, str, str, int]] = []
-    for channel, rule_ids in alerts.items():
-        rules = [r for r in dict.fromkeys(rule_ids) if r in new_rules]
-        if not rules:
-            continue
-        status = "muted" if all(r in muted for r in rules) else "pending"
-        alert_rows.append(
-            (new_alert_id(), rev.article_id, channel, dumps(rules), status, stamp, stamp, revision)
-        )
-    if alert_rows:
-        conn.executemany(
-            "INSERT INTO alerts (id, article_id, channel, rules, status, attempts,"
-            " created_at, horizon_from, also_reported_by, revision)"
-            " VALUES (?, ?, ?, ?, ?, 0, ?, ?, '[]', ?)",
-            alert_rows,
-        )
+    alert_ids = _inserts.insert_alerts(
+        conn, rev.article_id, alerts, muted, stamp, revision=revision, only=new_rules
+    )
     return RevisionOutcome(
         article_id=rev.article_id,
         revision=revision,
         new_rules=tuple(m.rule for m in fresh),
-        alert_ids=tuple(r[0] for r in alert_rows),
+        alert_ids=alert_ids,
     )

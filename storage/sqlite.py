@@ -12,14 +12,13 @@ import functools
 import pathlib
 import sqlite3
 import threading
-import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from rules.models import RuleMatch
-from storage import _revise, _rows
+from storage import _inserts, _revise, _rows
 from storage._rows import Row, dumps, iso, iso_or_none, str_tuple
 from storage._search import build_search
 from storage.errors import DatabaseUnavailableError, NotFoundError, StorageError
@@ -51,10 +50,6 @@ WAL_CHECKPOINT_PAGES = 10_000
 ALERT_STATUSES: tuple[AlertStatus, ...] = ("pending", "sent", "failed", "muted")
 _CHUNK = 500  # ids per "IN (...)" query
 _NO_LEASE = ", claimed_by = NULL, lease_until = NULL"  # an outcome ends the delivery lease
-_MATCH_COLUMNS = (
-    "article_id, rule, name, severity, tags, evidence, details, amount_usd, muted, matched_at"
-)
-_INSERT_MATCH = f"INSERT OR IGNORE INTO matches ({_MATCH_COLUMNS}) VALUES ({', '.join('?' * 10)})"
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -78,10 +73,6 @@ def _guarded(
 
     functools.update_wrapper(wrapper, fn)
     return wrapper
-
-
-def _new_alert_id() -> str:
-    return "al_" + uuid.uuid4().hex[:20]
 
 
 class SQLiteStore:
@@ -606,32 +597,11 @@ class SQLiteStore:
         )
         self._add_aliases(article_id, article.aliases)
         muted = set(muted_rules)
-        if matches:
-            conn.executemany(
-                _INSERT_MATCH,
-                [
-                    tuple(_rows.match_row(article_id, m, now, m.rule in muted).values())
-                    for m in matches
-                ],
-            )
-        alert_rows: list[tuple[str, int, str, str, str, str, str]] = []
-        for channel, rule_ids in alerts.items():
-            rules = list(dict.fromkeys(rule_ids))
-            if not rules:
-                continue
-            status = "muted" if all(r in muted for r in rules) else "pending"
-            alert_rows.append(
-                (_new_alert_id(), article_id, channel, dumps(rules), status, stamp, stamp)
-            )
-        if alert_rows:
-            conn.executemany(
-                "INSERT INTO alerts (id, article_id, channel, rules, status, attempts,"
-                " created_at, horizon_from, also_reported_by)"
-                " VALUES (?, ?, ?, ?, ?, 0, ?, ?, '[]')",
-                alert_rows,
-            )
+        _inserts.insert_matches(conn, article_id, matches, now, muted)
         return ArticleOutcome(
-            article_id=article_id, created=True, alert_ids=tuple(r[0] for r in alert_rows)
+            article_id=article_id,
+            created=True,
+            alert_ids=_inserts.insert_alerts(conn, article_id, alerts, muted, stamp),
         )
 
     def _add_aliases(self, article_id: int, urls: Iterable[str]) -> None:
@@ -679,8 +649,6 @@ class SQLiteStore:
                 alerts,
                 now,
                 muted_rules,
-                insert_match=_INSERT_MATCH,
-                new_alert_id=_new_alert_id,
             )
         if out is None:
             raise NotFoundError(f"no article {revision.article_id}")
