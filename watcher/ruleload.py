@@ -19,13 +19,6 @@ if TYPE_CHECKING:
     from rules.engine import RuleSet
 
 
-def compile_rules(specs: Sequence[RuleSpec], *, capex_threshold_usd: float = 1e9) -> RuleSet:
-    """:func:`rules.compile_rules`, imported on first use (the engine is slow to import)."""
-    from rules.engine import compile_rules as compile_
-
-    return compile_(specs, capex_threshold_usd=capex_threshold_usd)
-
-
 class RulesLoadError(WatcherError):
     """A rule pack or rule file could not be loaded: where (file, rule id, field) and why."""
 
@@ -96,12 +89,8 @@ def load_specs(cfg: RulesConfig) -> list[RuleSpec]:
 
 
 def load_ruleset(cfg: RulesConfig) -> RuleSet:
-    """Compile the configured packs and rule files (raises :class:`RulesLoadError`)."""
-    specs = load_specs(cfg)
-    try:
-        return compile_rules(specs, capex_threshold_usd=cfg.capex_threshold_usd)
-    except RuleValidationError as exc:
-        raise RulesLoadError.from_validation(exc) from exc
+    """Compile the configured packs and rule files now (raises :class:`RulesLoadError`)."""
+    return load_rules_lazily(cfg).compiled()
 
 
 class LazyRuleSet:
@@ -123,6 +112,8 @@ class LazyRuleSet:
 
     def compiled(self) -> RuleSet:
         if self._compiled is None:
+            from rules.engine import compile_rules  # slow to import: only when first needed
+
             try:
                 self._compiled = compile_rules(self._specs, capex_threshold_usd=self._threshold)
             except RuleValidationError as exc:
