@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copyreg
 import logging
 import multiprocessing
 import os
 import pickle
 import time
-import types
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, NamedTuple, Protocol, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 
@@ -28,9 +26,20 @@ from storage.urls import canonical_url, content_hash
 from watcher import revisions
 from watcher.config import Config, SourceConfig
 from watcher.errors import ExtractionError, FetchError, ParseError
-from watcher.extract import ExtractedArticle, extract_article, guess_language
-from watcher.feeds import FeedItem, ParsedFeed, parse_feed
+from watcher.extract import ExtractedArticle, guess_language
+from watcher.feeds import FeedItem
 from watcher.http import FetchedDoc, Fetcher, make_client
+from watcher.jobs import (
+    MAX_ITEMS_PER_SOURCE,
+    Prepared,
+    PreparedFeed,
+    RuleMatcher,
+    extract_many_job,
+    init_worker,
+    match_job,
+    noop,
+    parse_job,
+)
 from watcher.polling import PollHints, adaptive_interval, next_poll_time
 
 __all__ = ["PollReport", "Poller", "SourceReport"]
@@ -43,13 +52,8 @@ MAX_SITEMAP_CHILDREN = 5  # children of a sitemap index fetched per level, newes
 MAX_SITEMAP_FETCHES = 10  # child sitemaps fetched per poll in all (index -> index -> urlset)
 PAGE_RETRY_ATTEMPTS = 3  # failed page fetches (temporary cause) before using the feed text
 PAGE_RETRY_WINDOW = timedelta(hours=2)  # ... or this long after the first failure
-MAX_ITEMS_PER_SOURCE = 200
 PAGES_PER_JOB = 8  # pages fetched together and extracted in one pool job
 INDEX_EVERY = 1000  # new articles between bulk search-index updates (and at the end of a poll)
-
-
-class RuleMatcher(Protocol):
-    def match(self, document: Document) -> Sequence[RuleMatch]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,112 +97,6 @@ class PollReport:
         return [r for r in self.sources if r.status == "error"]
 
 
-# -- work done in the process pool (top-level functions: picklable) ---------------------------
-
-
-class Prepared(NamedTuple):
-    """Per feed item, computed in the worker, off the event loop."""
-
-    canonical_url: str | None
-    # Only for a source whose articles are the feed's own text (None otherwise): the content
-    # hash of that text, its language (the item's, the source's or a guess) and its rule
-    # matches (None also when matching failed: the poller matches it again).
-    feed_hash: str | None = None
-    feed_language: str | None = None
-    matches: list[RuleMatch] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _PreparedFeed:
-    """A parsed feed with the :class:`Prepared` work done for each of its items."""
-
-    feed: ParsedFeed
-    prepared: tuple[Prepared, ...]
-
-
-def _prepare(it: FeedItem, match_as: tuple[str, str | None] | None) -> Prepared:
-    canon = canonical_url(it.url) if it.url else None
-    if match_as is None:  # the article will be its page: nothing more to do with the feed text
-        return Prepared(canon)
-    name, source_language = match_as
-    text = it.content or it.summary or it.title
-    lang = it.language or source_language or guess_language(text)
-    matches = None
-    if _WORKER_RULES is not None:
-        # the Document Poller._build makes from the feed text, matched right here: the item
-        # needs no second round trip to the pool (items already stored just waste ~40 us)
-        try:
-            matches = list(_WORKER_RULES.match(Document(text, it.title, it.url or "", name, lang)))
-        except Exception:  # a matcher bug must not fail the feed: matched again in the poller
-            matches = None
-    return Prepared(canon, content_hash(it.title, text), lang, matches)
-
-
-def _parse_job(
-    kind: str,
-    body: bytes,
-    headers: dict[str, str],
-    url: str,
-    match_as: tuple[str, str | None] | None = None,
-) -> Any:
-    """Parse a source document. ``match_as``: (source name, source language) of a feed-only
-    source, whose items are matched here too (see :func:`_prepare`)."""
-    if kind == "feed":
-        feed = parse_feed(body, headers, url)
-        items = feed.items[:MAX_ITEMS_PER_SOURCE]
-        return _PreparedFeed(feed, tuple(_prepare(it, match_as) for it in items))
-    from watcher import discovery
-
-    if kind == "page":
-        return discovery.page_links(body, url)
-    return discovery.parse_sitemap(body, url)
-
-
-def _extract_many_job(pages: list[tuple[bytes, str, str | None]]) -> list[ExtractedArticle | str]:
-    """Extract several pages in one round trip; a failure is its message."""
-    out: list[ExtractedArticle | str] = []
-    for body, url, content_type in pages:
-        try:
-            out.append(extract_article(body, url, content_type=content_type))
-        except ExtractionError as exc:
-            out.append(str(exc))
-        except Exception as exc:  # lxml/trafilatura surprises stay per page
-            out.append(f"{url}: extraction failed: {type(exc).__name__}: {exc}")
-    return out
-
-
-_WORKER_RULES: RuleMatcher | None = None
-
-
-def _mappingproxy(data: dict[Any, Any]) -> types.MappingProxyType[Any, Any]:
-    return types.MappingProxyType(data)
-
-
-# Rulesets keep read-only views (mappingproxy), which pickle cannot ship by default.
-copyreg.pickle(types.MappingProxyType, lambda m: (_mappingproxy, (dict(m),)))
-
-
-def _init_worker(rules_blob: bytes | None, pages: bool = True) -> None:
-    global _WORKER_RULES
-    if pages:  # import once per worker, before the first job (a feed-only poll needs none)
-        import trafilatura  # noqa: F401
-
-    if rules_blob is not None:
-        _WORKER_RULES = pickle.loads(rules_blob)
-        compiled = getattr(_WORKER_RULES, "compiled", None)
-        if callable(compiled):  # a LazyRuleSet: compile now, before the first job waits for it
-            compiled()
-
-
-def _match_job(docs: list[Document]) -> list[Sequence[RuleMatch]]:
-    assert _WORKER_RULES is not None
-    return [list(_WORKER_RULES.match(d)) for d in docs]
-
-
-def _noop() -> None:
-    return None
-
-
 POOL_SHUTDOWN_S = 10.0
 
 
@@ -221,16 +119,16 @@ def _pool(workers: int, rules_blob: bytes | None, pages: bool = True) -> Process
     start-up, imports), so the poller calls it in a thread, off the event loop. ``pages``:
     whether article pages will be extracted (trafilatura is then imported up front)."""
     ctx = multiprocessing.get_context("forkserver")
-    preload = ["watcher.feeds", "watcher.discovery", "rules.engine"]
+    preload = ["watcher.jobs", "watcher.discovery", "rules.engine"]
     ctx.set_forkserver_preload([*preload, "watcher.extract", "trafilatura"] if pages else preload)
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=ctx,
-        initializer=_init_worker,
+        initializer=init_worker,
         initargs=(rules_blob, pages),
     )
     try:  # forkserver pools spawn a worker per submit, up to max_workers
-        for fut in [pool.submit(_noop) for _ in range(workers)]:
+        for fut in [pool.submit(noop) for _ in range(workers)]:
             fut.result()
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
@@ -251,7 +149,7 @@ class _Item:
     author: str | None = None
     language: str | None = None
     updated: datetime | None = None  # the source's modification time of the item, if any
-    prepared: Prepared | None = None  # computed by the worker (see _prepare)
+    prepared: Prepared | None = None  # computed by the worker (see watcher.jobs.prepare)
 
     @property
     def feed_text(self) -> str:
@@ -527,7 +425,7 @@ class Poller:
         try:
             match_as = None if source.fetches_pages else (source.name, source.language)
             parsed = await self._run(
-                _parse_job, source.kind, doc.body, dict(doc.headers), doc.url, match_as
+                parse_job, source.kind, doc.body, dict(doc.headers), doc.url, match_as
             )
         except ParseError as exc:
             return self._failed(source, url, now, started, str(exc), doc.status, None, False, prev)
@@ -544,7 +442,7 @@ class Poller:
     async def _items(
         self, source: SourceConfig, parsed: Any, doc: FetchedDoc
     ) -> tuple[list[_Item], float | None]:
-        if isinstance(parsed, _PreparedFeed):
+        if isinstance(parsed, PreparedFeed):
             return [
                 _Item.from_feed(i, prep)
                 for i, prep in zip(parsed.feed.items, parsed.prepared, strict=False)
@@ -582,7 +480,7 @@ class Poller:
     async def _child_sitemap(self, source: SourceConfig, url: str) -> Any:
         try:
             doc = await self.fetcher.fetch(url, check_robots=True)  # type: ignore[union-attr]
-            return await self._run(_parse_job, "sitemap", doc.body, {}, doc.url)
+            return await self._run(parse_job, "sitemap", doc.body, {}, doc.url)
         except (FetchError, ParseError) as exc:
             log.info("source %s: child sitemap %s skipped: %s", source.name, url, exc)
             return None
@@ -617,7 +515,7 @@ class Poller:
                     self._executor.shutdown(wait=False, cancel_futures=True)
                 self._executor = None  # a fresh pool starts on the next job
                 self._pool_start = None
-            err = ParseError if fn is _parse_job else ExtractionError
+            err = ParseError if fn is parse_job else ExtractionError
             raise err(f"worker failed: {type(exc).__name__}: {exc}") from exc
 
     # -- articles ----------------------------------------------------------------------------
@@ -728,7 +626,7 @@ class Poller:
         """Match a batch of documents, in the pool when the ruleset could be shipped there."""
         if self._workers > 0 and self._remote_rules:
             try:
-                return await self._run(_match_job, docs)
+                return await self._run(match_job, docs)
             except ExtractionError as exc:
                 log.warning("matching in the worker pool failed (%s); matching here", exc)
         return [self.ruleset.match(d) for d in docs]
@@ -755,7 +653,7 @@ class Poller:
             results: list[ExtractedArticle | str] = []
             if pages:
                 try:
-                    results = await self._run(_extract_many_job, pages)
+                    results = await self._run(extract_many_job, pages)
                 except ExtractionError as exc:
                     results = [str(exc)] * len(pages)
         out: list[tuple[NewArticle, Document] | None] = []

@@ -167,7 +167,8 @@ async def _fetch_pages(
     from watcher.errors import ExtractionError
     from watcher.extract import ExtractedArticle
     from watcher.http import FetchedDoc
-    from watcher.pipeline import _extract_many_job, retry_left
+    from watcher.jobs import extract_many_job
+    from watcher.pipeline import retry_left
 
     docs = await asyncio.gather(*(_fetch_again(poller, r) for r in due))
     usable: list[tuple[Revisit, FetchedDoc]] = []
@@ -209,7 +210,7 @@ async def _fetch_pages(
         return
     pages = [(d.body, d.url, d.content_type) for _, d in usable]
     try:
-        results = await poller._run(_extract_many_job, pages)
+        results = await poller._run(extract_many_job, pages)
     except ExtractionError as exc:
         results = [str(exc)] * len(pages)
     for (r, d), res in zip(usable, results, strict=True):

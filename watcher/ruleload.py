@@ -98,7 +98,7 @@ class LazyRuleSet:
     a process that only ships the rules to its workers) never compiles the term tables.
 
     The rule files are read and validated at once, so a mistake is still reported at start-up.
-    Pickles as its specs (the workers compile their own copy).
+    Pickles as its specs and unpickles compiled (the workers compile their own copy).
     """
 
     def __init__(self, specs: Sequence[RuleSpec], capex_threshold_usd: float) -> None:
@@ -123,11 +123,12 @@ class LazyRuleSet:
     def match(self, document: Document) -> list[RuleMatch]:
         return self.compiled().match(document)
 
-    def __getstate__(self) -> tuple[list[RuleSpec], float]:
-        return self._specs, self._threshold
+    def __reduce__(self) -> tuple[Any, tuple[list[RuleSpec], float]]:
+        # Unpickles as the compiled RuleSet, built from the specs by rules.engine alone: a pool
+        # worker neither imports this module (nor the config behind it) nor ships the tables.
+        from rules.engine import RuleSet
 
-    def __setstate__(self, state: tuple[list[RuleSpec], float]) -> None:
-        self.__init__(*state)  # type: ignore[misc]
+        return RuleSet, (self._specs, self._threshold)
 
     def __getattr__(self, name: str) -> Any:  # anything else RuleSet offers
         if name.startswith("__") or name in ("_specs", "_threshold", "_compiled"):

@@ -16,7 +16,8 @@ from tests.fetch.conftest import KeywordRules, fixture_bytes, make_config
 from tests.fetch.test_pipeline import NOW, RSS, rss, serve_articles
 from tests.support.servers import LocalHTTPServer, Route
 from watcher.errors import ExtractionError, ParseError
-from watcher.pipeline import PAGE_RETRY_ATTEMPTS, Poller, _parse_job
+from watcher.jobs import parse_job
+from watcher.pipeline import PAGE_RETRY_ATTEMPTS, Poller
 from watcher.polling import PollHints
 
 ARTICLE = "/2026/11/25/orbital-labs-data-centers"
@@ -215,7 +216,7 @@ async def test_thread_mode_errors_become_parse_or_extraction_errors(
         with pytest.raises(ExtractionError, match="TypeError: a parser bug"):
             await poller._run(_boom)
         with pytest.raises(ParseError, match="feed"):
-            await poller._run(_parse_job, "feed", b"\x00\x01 not xml", {}, "http://x/")
+            await poller._run(parse_job, "feed", b"\x00\x01 not xml", {}, "http://x/")
 
 
 async def test_validators_the_server_stopped_sending_are_cleared(

@@ -256,19 +256,19 @@ async def test_a_feed_stamping_every_item_alike_announces_nothing(
 
 
 def test_a_matcher_error_in_the_parse_job_leaves_the_item_to_the_poller() -> None:
-    import watcher.pipeline as pipeline
+    import watcher.jobs as jobs
     from watcher.feeds import FeedItem
 
     class Broken:
         def match(self, document: Any) -> list[Any]:
             raise RuntimeError("matcher bug")
 
-    saved, pipeline._WORKER_RULES = pipeline._WORKER_RULES, Broken()  # type: ignore[assignment]
+    saved, jobs._WORKER_RULES = jobs._WORKER_RULES, Broken()  # type: ignore[assignment]
     try:
         item = FeedItem("g", "https://x.example/a", "T", "summary text", "", None)
-        canon, _, _, matches = pipeline._prepare(item, ("wire", None))
+        canon, _, _, matches = jobs.prepare(item, ("wire", None))
     finally:
-        pipeline._WORKER_RULES = saved
+        jobs._WORKER_RULES = saved
     assert canon == "https://x.example/a" and matches is None  # matched later, in the poller
 
 

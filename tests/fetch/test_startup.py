@@ -65,8 +65,32 @@ def test_lazy_ruleset_matches_like_the_compiled_one() -> None:
     lazy, eager = load_rules_lazily(RulesConfig()), load_ruleset(RulesConfig())
     assert lazy.rule_ids == eager.rule_ids and list(lazy.rules) == list(eager.rules)
     doc = Document("DeepSeek said Meta will spend $65 billion on AI data centers.", "Capex")
-    shipped = pickle.loads(pickle.dumps(lazy))  # as the poller ships it to its workers
-    assert shipped._compiled is None
+    blob = pickle.dumps(lazy)  # as the poller ships it to its workers: the specs only
+    assert lazy._compiled is None
+    shipped = pickle.loads(blob)  # compiled by rules.engine itself, without watcher.ruleload
+    assert type(shipped).__module__ == "rules.engine"
     assert lazy.match(doc) == eager.match(doc) == shipped.match(doc)
     assert {m.rule for m in eager.match(doc)} >= {"deepseek", "capex"}
     assert lazy.term_count == eager.term_count  # anything else comes from the compiled set
+
+
+def test_a_feed_only_pool_worker_imports_neither_the_service_nor_its_http_stack() -> None:
+    """Workers run watcher.jobs: parsing, matching, extraction. The poller, its config, HTTP
+    client and store stay in the main process (a worker starts faster and is smaller)."""
+    code = (
+        "import pickle\n"
+        "from watcher.config import RulesConfig\n"
+        "from watcher.pipeline import _pool\n"
+        "from watcher.ruleload import load_rules_lazily\n"
+        "if __name__ == '__main__':\n"
+        "    pool = _pool(1, pickle.dumps(load_rules_lazily(RulesConfig())), pages=False)\n"
+        "    mods = pool.submit(eval, \"sorted(__import__('sys').modules)\").result()\n"
+        "    pool.shutdown()\n"
+        "    print(' '.join(mods))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout.split()
+    assert "watcher.jobs" in out and "rules.engine" in out
+    service = ("watcher.pipeline", "watcher.config", "watcher.ruleload", "watcher.http")
+    assert [m for m in out if m.startswith((*service, "httpx", "aiohttp", "trafilatura"))] == []
