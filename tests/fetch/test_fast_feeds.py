@@ -3,6 +3,7 @@ of the shared corpus it accepts (skipped when absent), on our fixtures, and on g
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -162,3 +163,36 @@ def test_fast_path_matches_feedparser_on_generated_feeds(
     accepted = _same(_rss("".join(items)), {})
     if all((t + d).isascii() for t, d, *_ in rows):
         assert accepted  # plain text is the fast path's business, not feedparser's
+
+
+_URL_CHARS = st.sampled_from(list("aZ09-._~/:@!$&'()*+,;=%?#[] \t\u00e9"))
+
+
+@given(
+    base=st.sampled_from(
+        [BASE, "http://news.example.org/", "https://other.example/a/b?x=1", "ftp://x.example/"]
+    ),
+    scheme=st.sampled_from(["http://", "https://", "HTTP://", "", "//", "/"]),
+    host=st.sampled_from(["news.example.org", "EXAMPLE.org:8080", "a.b", ""]),
+    rest=st.text(_URL_CHARS, max_size=30),
+)
+@settings(max_examples=400, deadline=None)
+def test_link_resolution_shortcut_equals_urljoin(
+    base: str, scheme: str, host: str, rest: str
+) -> None:
+    """Links already absolute and plain skip urljoin; the result must be urljoin's."""
+    from urllib.parse import urljoin
+
+    from watcher.feeds import _ABSOLUTE, _resolve
+
+    def outcome(join: Callable[[str, str], str]) -> str:
+        try:
+            return join(base, link)
+        except ValueError as exc:  # urljoin rejects some (e.g. "[" in the host)
+            return f"error: {exc}"
+
+    link = scheme + host + rest
+    assert outcome(_resolve) == outcome(urljoin)
+    if _ABSOLUTE.fullmatch(link) is None:
+        return
+    assert link.startswith(("http://", "https://"))  # the shortcut only takes these
