@@ -34,6 +34,7 @@ log = logging.getLogger("watcher.daemon")
 
 Clock = Callable[[], datetime]
 FETCH_LOG_DAYS = 30
+INDEX_EVERY_S = 30.0  # how often new articles are added to the search index (in bulk)
 
 
 def _utcnow() -> datetime:
@@ -52,6 +53,7 @@ class Daemon:
         client: httpx.AsyncClient | None = None,
         clock: Clock = _utcnow,
         deliver_every: float = 30.0,
+        index_every: float = INDEX_EVERY_S,
         stop_grace: float = 30.0,
     ) -> None:
         self.config = config
@@ -60,6 +62,7 @@ class Daemon:
         self.client = client
         self.clock = clock
         self.deliver_every = deliver_every
+        self.index_every = index_every
         self.stop_grace = stop_grace
         self.scheduler: AsyncIOScheduler | None = None
         self._inflight: set[asyncio.Task[Any]] = set()
@@ -91,6 +94,13 @@ class Daemon:
                 seconds=self.deliver_every,
                 id="deliver",
                 next_run_time=now + timedelta(seconds=1),
+            )
+            scheduler.add_job(
+                self._index_job,
+                "interval",
+                seconds=self.index_every,
+                id="index",
+                next_run_time=now + timedelta(seconds=self.index_every),
             )
             scheduler.add_job(
                 self._housekeeping_job,
@@ -198,6 +208,18 @@ class Daemon:
             await send_digest(self.store, self.config, start, now, now, self.ruleset)
         except Exception:
             log.exception("daily digest failed")
+
+    async def _index_job(self) -> None:
+        """Add the articles stored since the last run to the search index, off the polls'
+        path (a search catches up by itself too; a failure only delays the index)."""
+        if self._stopping:
+            return
+        try:
+            added = self.store.index_pending()
+            if added:
+                log.debug("search index: %d new article(s)", added)
+        except Exception:
+            log.exception("search index update failed; the next run or a search catches up")
 
     async def _housekeeping_job(self) -> None:
         """Keep the fetch log bounded (FETCH_LOG_DAYS of history)."""

@@ -53,7 +53,6 @@ MAX_SITEMAP_FETCHES = 10  # child sitemaps fetched per poll in all (index -> ind
 PAGE_RETRY_ATTEMPTS = 3  # failed page fetches (temporary cause) before using the feed text
 PAGE_RETRY_WINDOW = timedelta(hours=2)  # ... or this long after the first failure
 PAGES_PER_JOB = 8  # pages fetched together and extracted in one pool job
-INDEX_EVERY = 1000  # new articles between bulk search-index updates (and at the end of a poll)
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,7 +279,6 @@ class Poller:
         self._hints: dict[str, PollHints] = {}
         self._next: dict[str, datetime] = {}
         self._synced = False
-        self._unindexed = 0
         # chunks of pages held in memory at once (bounds memory on big polls)
         self._chunk_slots = asyncio.Semaphore(max(4, config.fetch.max_connections // 2))
 
@@ -339,18 +337,10 @@ class Poller:
         self._sync(now)
         todo = list(self.config.sources if sources is None else sources)
         results = await asyncio.gather(*(self.poll_source(s, now) for s in todo))
-        if self._unindexed:
-            self._index()
+        # The search index is not updated here: new articles wait in the store's queue until
+        # the next search or the daemon's index job (~20 us each, in bulk), so a poll's alerts
+        # are not held up by it.
         return PollReport(list(results))
-
-    def _index(self) -> None:
-        """Bulk-add the new articles to the search index (search catches up by itself if
-        this fails or has not run yet)."""
-        self._unindexed = 0
-        try:
-            self.store.index_pending()
-        except Exception as exc:  # the articles are stored; only the index waits
-            log.warning("search index update failed (search will catch up): %s", exc)
 
     async def poll_source(self, source: SourceConfig, now: datetime) -> SourceReport:
         """Poll one source. Never raises for a fetch/parse problem: it becomes the report."""
@@ -431,9 +421,6 @@ class Poller:
             return self._failed(source, url, now, started, str(exc), doc.status, None, False, prev)
         items, min_interval = await self._items(source, parsed, doc)
         counts = await self._store_items(source, items, now)
-        self._unindexed += counts.new
-        if self._unindexed >= INDEX_EVERY:
-            self._index()
         observed = adaptive_interval((i.published for i in items), source) if source.auto else None
         lower = max(filter(None, (min_interval, doc.max_age())), default=None)
         hints = PollHints(0, None, lower, observed or prev.observed)

@@ -81,3 +81,50 @@ def test_digest_window_follows_local_time_across_dst() -> None:
     now = datetime(2026, 3, 29, 6, 0, tzinfo=UTC)
     start, _ = rolling_day(now, paris)
     assert (now - start).total_seconds() == 23 * 3600
+
+
+async def test_daemon_indexes_new_articles_for_search_between_polls(
+    tmp_path: Path, http_server: LocalHTTPServer
+) -> None:
+    """A poll leaves new articles queued for the search index; the daemon's index job adds
+    them (so a search need not), without waiting for anyone to search."""
+    import sqlite3
+
+    http_server.routes["/f.xml"] = Route(RSS, content_type="application/rss+xml")
+    cfg_path = tmp_path / "w.toml"
+    cfg_path.write_text(
+        f"""
+[storage]
+path = "w.db"
+[[source]]
+name = "f"
+url = "{http_server.url("/f.xml")}"
+every = "1h"
+fulltext = false
+""",
+        encoding="utf-8",
+    )
+    config = load_config(cfg_path)
+    store = open_store(config.storage.path)
+
+    def counts() -> tuple[int, int, int]:
+        with sqlite3.connect(config.storage.path) as db:
+            row = db.execute(
+                "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM fts_pending),"
+                " (SELECT count(*) FROM articles_fts_docsize)"
+            ).fetchone()
+            return int(row[0]), int(row[1]), int(row[2])
+
+    try:
+        daemon = Daemon(
+            config, store, load_ruleset(config.rules), deliver_every=3600, index_every=0.5
+        )
+        await _run_until(daemon, lambda: counts() == (1, 0, 1))
+        assert counts() == (1, 0, 1)  # stored, no longer queued, and in the index
+        with sqlite3.connect(config.storage.path) as db:
+            hits = db.execute(
+                "SELECT rowid FROM articles_fts WHERE articles_fts MATCH 'gardening'"
+            ).fetchall()
+        assert len(hits) == 1
+    finally:
+        store.close()
