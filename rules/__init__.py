@@ -52,6 +52,14 @@ PACK_FILES: dict[str, tuple[str, tuple[str, ...]]] = {
 packs: tuple[str, ...] = tuple(PACK_FILES)
 
 
+def compile_specs(specs: "list[RuleSpec]", capex_threshold_usd: float) -> "RuleSet":
+    """:func:`compile_rules` with positional arguments, importing the engine only when called:
+    what a rule set shipped to a worker process unpickles through."""
+    from rules.engine import compile_rules
+
+    return compile_rules(specs, capex_threshold_usd=capex_threshold_usd)
+
+
 def pack_rules(name: str, specs: list["RuleSpec"]) -> list["RuleSpec"]:
     """The rules of the parsed pack file that belong to pack ``name``."""
     _, keep = PACK_FILES[name]
@@ -75,6 +83,7 @@ __all__ = [
     "RuleValidationError",
     "RulesError",
     "compile_rules",
+    "compile_specs",
     "find_amounts",
     "fold",
     "pack_rules",

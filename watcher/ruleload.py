@@ -8,7 +8,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from rules import PACK_FILES, Document, RuleMatch, RuleValidationError, pack_rules
+from rules import PACK_FILES, Document, RuleMatch, RuleValidationError, compile_specs, pack_rules
 from rules import parse_rules as _parse
 from rules.errors import describe
 from rules.spec import RuleSpec
@@ -124,11 +124,10 @@ class LazyRuleSet:
         return self.compiled().match(document)
 
     def __reduce__(self) -> tuple[Any, tuple[list[RuleSpec], float]]:
-        # Unpickles as the compiled RuleSet, built from the specs by rules.engine alone: a pool
-        # worker neither imports this module (nor the config behind it) nor ships the tables.
-        from rules.engine import RuleSet
-
-        return RuleSet, (self._specs, self._threshold)
+        # Unpickles as the compiled RuleSet, built from the specs by the rules package alone: a
+        # pool worker imports neither this module nor the config behind it, and pickling here
+        # does not import the engine.
+        return compile_specs, (self._specs, self._threshold)
 
     def __getattr__(self, name: str) -> Any:  # anything else RuleSet offers
         if name.startswith("__") or name in ("_specs", "_threshold", "_compiled"):

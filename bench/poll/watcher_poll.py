@@ -31,7 +31,6 @@ def main() -> None:
 
     from storage.sqlite import open_store
     from watcher.config import parse_config
-    from watcher.http import make_client
     from watcher.pipeline import Poller
     from watcher.ruleload import load_rules_lazily
 
@@ -69,10 +68,10 @@ def main() -> None:
         return total
 
     async def run() -> tuple[object, float]:
-        async with (
-            make_client(cfg.fetch, backend=args.transport) as client,
-            Poller(cfg, store, ruleset, client=client, workers=args.workers) as poller,
-        ):
+        # As `watcher poll` does: the poller makes its client (after starting its pool)
+        async with Poller(
+            cfg, store, ruleset, workers=args.workers, backend=args.transport
+        ) as poller:
             t0 = time.perf_counter()
             report = await poller.poll(datetime.now(UTC))
             elapsed = time.perf_counter() - t0

@@ -45,6 +45,8 @@ def test_poll_path_imports_nothing_heavy(tmp_path) -> None:  # type: ignore[no-u
         "from watcher.ruleload import load_rules_lazily\n"
         "rules = load_rules_lazily(RulesConfig())\n"
         "assert 'deepseek' in rules.rule_ids\n"
+        "import pickle\n"
+        "pickle.dumps(rules)  # shipped to the workers: without compiling (or importing) here\n"
         f"{create}"
         "print(' '.join(sorted(sys.modules)))\n"
     )
