@@ -113,6 +113,11 @@ async def _shutdown_pool(pool: Executor, grace: float) -> None:
                 proc.kill()
 
 
+def _stop_started_pool(start: asyncio.Future[ProcessPoolExecutor]) -> None:
+    if not start.cancelled() and start.exception() is None:
+        start.result().shutdown(wait=False, cancel_futures=True)
+
+
 def _pool(workers: int, rules_blob: bytes | None, pages: bool = True) -> ProcessPoolExecutor:
     """A started pool: every worker spawned and initialised. Blocks for a while (forkserver
     start-up, imports), so the poller calls it in a thread, off the event loop. ``pages``:
@@ -327,19 +332,26 @@ class Poller:
         return self._pool_start
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._db_thread is not None:
-            self._db_thread.shutdown(wait=True)
-            self._db_thread = None
-        if self._executor is None and self._pool_start is not None:
-            with contextlib.suppress(Exception):  # a pool still starting is shut down too
-                self._executor = await self._pool_start
-        self._pool_start = None
-        if self._executor is not None:
-            await _shutdown_pool(self._executor, POOL_SHUTDOWN_S)
-            self._executor = None
-        if self._own_client and self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        try:
+            if self._db_thread is not None:
+                self._db_thread.shutdown(wait=True)
+                self._db_thread = None
+            start, self._pool_start = self._pool_start, None
+            if self._executor is None and start is not None:  # a pool still starting
+                try:
+                    self._executor = await asyncio.shield(start)
+                except asyncio.CancelledError:  # stopped as soon as it is up, not leaked
+                    start.add_done_callback(_stop_started_pool)
+                    raise
+                except Exception:  # it failed to start: nothing to stop
+                    pass
+            executor, self._executor = self._executor, None
+            if executor is not None:
+                await _shutdown_pool(executor, POOL_SHUTDOWN_S)
+        finally:
+            if self._own_client and self._client is not None:
+                client, self._client = self._client, None
+                await client.aclose()
 
     # -- scheduling --------------------------------------------------------------------------
     def next_poll_at(self, source: SourceConfig, now: datetime) -> datetime:
@@ -504,31 +516,41 @@ class Poller:
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
+        used: Executor | None = None
         try:
             if self._workers <= 0:
                 return await asyncio.to_thread(fn, *args)
-            if self._executor is None:
-                started = self._start_pool()
-                try:
-                    pool = await asyncio.shield(started)
-                except Exception:
-                    if self._pool_start is started:
-                        self._pool_start = None  # the next job tries a fresh pool
-                    raise
-                if self._pool_start is started:
-                    self._executor = pool
-            assert self._executor is not None
-            return await loop.run_in_executor(self._executor, fn, *args)
+            used = await self._ready_pool()
+            return await loop.run_in_executor(used, fn, *args)
         except (ParseError, ExtractionError):
             raise
         except Exception as exc:  # a parser bug, BrokenProcessPool, pickling, worker crash
-            if "Broken" in type(exc).__name__ and self._workers > 0:
-                if self._executor is not None:
-                    self._executor.shutdown(wait=False, cancel_futures=True)
+            # Only the pool this job ran on is replaced: jobs in flight on it all fail at once,
+            # and a later one must not discard the fresh pool an earlier one already started.
+            if "Broken" in type(exc).__name__ and used is not None and self._executor is used:
+                used.shutdown(wait=False, cancel_futures=True)
                 self._executor = None  # a fresh pool starts on the next job
                 self._pool_start = None
             err = ParseError if fn is parse_job else ExtractionError
             raise err(f"worker failed: {type(exc).__name__}: {exc}") from exc
+
+    async def _ready_pool(self) -> Executor:
+        """The pool, started (once) if there is none; every job waiting for one start gets
+        the same pool."""
+        if self._executor is not None:
+            return self._executor
+        started = self._start_pool()
+        try:
+            pool = await asyncio.shield(started)
+        except Exception:
+            if self._pool_start is started:
+                self._pool_start = None  # the next job tries a fresh pool
+            raise
+        if self._pool_start is not started:  # the poller is closing: __aexit__ stops it
+            raise RuntimeError("the worker pool is shutting down")
+        if self._executor is None:
+            self._executor = pool
+        return self._executor
 
     # -- articles ----------------------------------------------------------------------------
     async def _store_items(

@@ -1,0 +1,117 @@
+"""The worker pool's life in the poller: started early for sources that will answer with a
+body, never for a poll where everything answers 304, replaced once when a worker dies (even
+with several jobs in flight), and never left running after the poller closes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import watcher.pipeline as pipeline
+from storage.sqlite import open_store
+from tests.fetch.conftest import KeywordRules, make_config
+from tests.fetch.test_pipeline import NOW, rss
+from tests.support.servers import LocalHTTPServer, Route
+from watcher.jobs import noop
+from watcher.pipeline import Poller
+
+
+def _spy_pools(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every pool the poller starts, in order."""
+    started: list[Any] = []
+    real = pipeline._pool
+
+    def spy(*args: Any) -> Any:
+        pool = real(*args)
+        started.append(pool)
+        return pool
+
+    monkeypatch.setattr(pipeline, "_pool", spy)
+    return started
+
+
+def _alive(pool: Any) -> list[int]:
+    return [p.pid for p in (pool._processes or {}).values() if p.is_alive()]
+
+
+async def test_jobs_in_flight_when_a_worker_dies_get_one_fresh_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = _spy_pools(monkeypatch)
+    cfg = make_config(tmp_path, [{"name": "f", "url": "http://127.0.0.1:9/f.xml"}])
+    store = open_store(tmp_path / "watcher.db")
+    outcomes: list[str] = []
+    try:
+        async with Poller(cfg, store, KeywordRules({"x": "x"}), workers=2) as poller:
+            await poller._run(noop)
+
+            async def job(fn: Any, *args: Any) -> None:
+                try:  # the first job fails with the pool; the next one must work at once
+                    await poller._run(fn, *args)
+                    outcomes.append("ok")
+                except Exception as exc:
+                    outcomes.append(type(exc.__cause__).__name__)
+                await poller._run(noop)
+                outcomes.append("then ok")
+
+            await asyncio.gather(job(os._exit, 1), job(time.sleep, 1.0))
+            assert sorted(outcomes) == ["BrokenProcessPool"] * 2 + ["then ok"] * 2
+            assert len(started) == 2  # the broken pool and ONE replacement
+            assert poller._executor is started[1]
+        assert all(_alive(p) == [] for p in started)
+    finally:
+        store.close()
+
+
+async def test_a_poll_where_everything_answers_304_starts_no_pool(
+    http_server: LocalHTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = _spy_pools(monkeypatch)
+    http_server.routes["/f.xml"] = Route(
+        rss([("A story", "https://n.example/a", "text")]), content_type="application/rss+xml"
+    )
+    source = {"name": "f", "url": http_server.url("/f.xml"), "fulltext": False}
+    cfg = make_config(tmp_path, [source])
+    store = open_store(tmp_path / "watcher.db")
+    try:
+        async with Poller(cfg, store, KeywordRules({"x": "story"}), workers=1) as poller:
+            assert poller._pool_start is not None  # no validators yet: started at once
+            report = await poller.poll(NOW)
+        assert report.sources[0].status == "ok" and report.sources[0].new_articles == 1
+        assert len(started) == 1
+        async with Poller(cfg, store, KeywordRules({"x": "story"}), workers=1) as poller:
+            report = await poller.poll(NOW)
+            assert report.sources[0].status == "not_modified"
+            assert poller._pool_start is None and poller._executor is None
+        assert len(started) == 1  # the second poller never started one
+    finally:
+        store.close()
+
+
+async def test_closing_while_the_pool_starts_stops_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = _spy_pools(monkeypatch)
+    cfg = make_config(tmp_path, [{"name": "f", "url": "http://127.0.0.1:9/f.xml"}])
+    store = open_store(tmp_path / "watcher.db")
+    try:
+        poller = Poller(cfg, store, KeywordRules({"x": "x"}), workers=1)
+        await poller.__aenter__()
+        assert poller._pool_start is not None  # a source with no validators: started at once
+        closing = asyncio.ensure_future(poller.__aexit__(None, None, None))
+        await asyncio.sleep(0)
+        closing.cancel()  # e.g. a second SIGTERM while the pool is still starting
+        with pytest.raises(asyncio.CancelledError):
+            await closing
+        for _ in range(200):  # the start finishes in its thread, then the pool is stopped
+            if started and not _alive(started[0]):
+                break
+            await asyncio.sleep(0.05)
+        assert len(started) == 1 and _alive(started[0]) == []
+    finally:
+        store.close()
