@@ -272,6 +272,30 @@ def _m006_search_queue_without_trigger(db: Database) -> None:
     )
 
 
+def _m007_index_triggers_follow_the_index(db: Database) -> None:
+    """The update and delete triggers rewrite a search-index entry only when the article has
+    one (``articles_fts_docsize``), instead of whenever it is not queued: an article inserted
+    unqueued by an older process (see migration 6) and revised or deleted before the next
+    sweep would otherwise make FTS5 delete an entry that does not exist (a corrupt index)."""
+    for statement in (
+        "DROP TRIGGER IF EXISTS articles_ad",
+        "DROP TRIGGER IF EXISTS articles_au",
+        """CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN
+  INSERT INTO articles_fts (articles_fts, rowid, title, text)
+    SELECT 'delete', old.id, old.title, old.text
+    WHERE EXISTS (SELECT 1 FROM articles_fts_docsize WHERE id = old.id);
+  DELETE FROM fts_pending WHERE id = old.id;
+END""",
+        """CREATE TRIGGER articles_au AFTER UPDATE OF title, text ON articles
+WHEN EXISTS (SELECT 1 FROM articles_fts_docsize WHERE id = old.id) BEGIN
+  INSERT INTO articles_fts (articles_fts, rowid, title, text)
+    VALUES ('delete', old.id, old.title, old.text);
+  INSERT INTO articles_fts (rowid, title, text) VALUES (new.id, new.title, new.text);
+END""",
+    ):
+        db.execute(statement)
+
+
 #: Every migration, oldest first. The schema version is ``len(MIGRATIONS)``.
 MIGRATIONS: list[Migration] = [
     _m001_initial,
@@ -280,6 +304,7 @@ MIGRATIONS: list[Migration] = [
     _m004_article_urls_page_retries,
     _m005_article_revisions,
     _m006_search_queue_without_trigger,
+    _m007_index_triggers_follow_the_index,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

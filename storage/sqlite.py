@@ -704,9 +704,10 @@ class SQLiteStore:
                     [swept],
                 )
                 conn.execute("UPDATE fts_state SET v = ? WHERE k = 'swept'", [top])
-            conn.execute(
+            conn.execute(  # (an id already in the index is never added twice)
                 "INSERT INTO articles_fts (rowid, title, text) SELECT a.id, a.title, a.text"
-                " FROM fts_pending p JOIN articles a ON a.id = p.id ORDER BY p.id"
+                " FROM fts_pending p JOIN articles a ON a.id = p.id WHERE NOT EXISTS"
+                " (SELECT 1 FROM articles_fts_docsize d WHERE d.id = p.id) ORDER BY p.id"
             )
             return int(conn.execute("DELETE FROM fts_pending").rowcount)
 
@@ -714,7 +715,8 @@ class SQLiteStore:
     def index_pending(self) -> int:
         """Add the articles stored since the last call to the search index, in one bulk
         insert (much cheaper than row by row); returns how many. :meth:`search` does it
-        itself, so this only moves the work to a convenient moment (end of a poll)."""
+        itself, so this only moves the work to a convenient moment (after a ``watcher poll``
+        cycle, the daemon's index job)."""
         return self._index_pending()
 
     @_guarded

@@ -56,3 +56,31 @@ def test_articles_inserted_by_an_older_process_are_indexed(tmp_path: Path) -> No
         assert titles == ["Nebula one", "Nebula three", "Nebula two"]
         assert store.index_pending() == 0
         assert len(store.search("Nebula")) == 3  # each indexed once
+
+
+def test_an_unqueued_article_revised_or_deleted_before_the_sweep_keeps_the_index_sound(
+    tmp_path: Path,
+) -> None:
+    """Review 4: an article an older process inserted without queuing, then revised (or
+    deleted) before any sweep, made the update trigger delete an index entry that did not
+    exist: 'database disk image is malformed'. Triggers now follow the index itself."""
+    from storage.models import ArticleRevision
+
+    path = tmp_path / "w.db"
+    with open_store(path) as store:
+        old = sqlite3.connect(path, isolation_level=None)  # an older version's insert
+        for n in (1, 2):
+            old.execute(
+                "INSERT INTO articles (url, canonical_url, source, title, text, first_seen_at)"
+                f" VALUES ('https://x.example/{n}', 'https://x.example/{n}', 's', 'Old title',"
+                " 'kestrel heron', '2026-11-28T00:00:00+00:00')"
+            )
+        old.close()
+        ids = [r[0] for r in store.db.conn.execute("SELECT id FROM articles ORDER BY id")]
+        revision = ArticleRevision(ids[0], "New title", "osprey falcon text", "h2")
+        store.record_revision(revision, [], {}, at(0))  # raised StorageError before
+        store.db.conn.execute("DELETE FROM articles WHERE id = ?", [ids[1]])
+        store.db.conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
+        assert [a.id for a in store.search("osprey")] == [ids[0]]
+        assert store.search("kestrel") == []  # neither the old text nor the deleted one
+        store.db.conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
