@@ -9,6 +9,7 @@ queue on the busy timeout instead of failing on a stale read snapshot.
 from __future__ import annotations
 
 import functools
+import logging
 import pathlib
 import sqlite3
 import threading
@@ -44,6 +45,8 @@ from storage.models import (
 from storage.urls import content_hash
 
 __all__ = ["BUSY_TIMEOUT_S", "SQLiteStore", "open_store"]
+
+log = logging.getLogger("storage")
 
 BUSY_TIMEOUT_S = 5.0
 WAL_CHECKPOINT_PAGES = 10_000
@@ -759,7 +762,11 @@ class SQLiteStore:
             "SELECT EXISTS (SELECT 1 FROM fts_pending) OR (SELECT coalesce(max(id), 0)"
             " FROM articles) > coalesce((SELECT v FROM fts_state WHERE k = 'swept'), 0)"
         ):
-            self._index_pending()
+            try:
+                self._index_pending()
+            except sqlite3.OperationalError as exc:  # e.g. another process holds the lock
+                # the articles indexed so far are still worth finding
+                log.warning("search index not brought up to date (%s); searching it as is", exc)
         with self._read():
             return self._articles(self._rows(plan.sql, plan.params))
 

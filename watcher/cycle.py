@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,8 @@ from watcher.config import Config, SourceConfig
 if TYPE_CHECKING:
     from rules import RuleSet
     from watcher.ruleload import LazyRuleSet
+
+log = logging.getLogger("watcher.poll")
 
 
 @dataclass
@@ -65,4 +68,10 @@ async def run_cycle(
     async with Poller(config, store, ruleset, client=client) as poller:
         report = await poller.poll(now, sources)
     delivery = await deliver_due(store, config, clock() if clock else now, client=client)
+    # The poll leaves its new articles queued for the search index; bring it up to date once
+    # the alerts are out (one bulk insert), so a later `watcher search` need not.
+    try:
+        store.index_pending()
+    except Exception as exc:  # only the index waits: a search catches up by itself
+        log.warning("search index update failed (a search will catch up): %s", exc)
     return CycleResult(report, delivery)

@@ -68,6 +68,7 @@ class Daemon:
         self._inflight: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self._poller: Poller | None = None
+        self._index_failing = False
         self.polls_done = 0
 
     # -- public --------------------------------------------------------------------------------
@@ -216,10 +217,18 @@ class Daemon:
             return
         try:
             added = self.store.index_pending()
-            if added:
-                log.debug("search index: %d new article(s)", added)
-        except Exception:
-            log.exception("search index update failed; the next run or a search catches up")
+        except Exception as exc:
+            if self._index_failing:  # the traceback once; then one line per run
+                log.warning("search index update still failing: %s", exc)
+            else:
+                log.exception("search index update failed; the next run or a search catches up")
+            self._index_failing = True
+            return
+        if self._index_failing:
+            log.info("search index update works again")
+        self._index_failing = False
+        if added:
+            log.debug("search index: %d new article(s)", added)
 
     async def _housekeeping_job(self) -> None:
         """Keep the fetch log bounded (FETCH_LOG_DAYS of history)."""

@@ -1,7 +1,8 @@
 """One poll of the benchmark feeds by this project (run in its own process by run.py).
 
-Prints one JSON line: seconds spent in the poll (after start-up), counts, peak RSS of this
-process and of the pool workers (KB)."""
+Prints one JSON line: seconds spent in the poll (after start-up) and in the search-index update
+that follows it (as in `watcher poll`; the daemon does it in a background job), counts, peak RSS
+of this process and of the pool workers (KB)."""
 
 from __future__ import annotations
 
@@ -80,6 +81,9 @@ def main() -> None:
 
     startup = time.perf_counter() - t_start
     report, seconds = asyncio.run(run())
+    t_index = time.perf_counter()
+    store.index_pending()  # as `watcher poll` does once its alerts are out (not the daemon)
+    index_s = time.perf_counter() - t_index
     store.close()
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -90,6 +94,7 @@ def main() -> None:
         json.dumps(
             {
                 "poll_s": seconds,
+                "index_s": index_s,
                 "startup_s": startup,
                 "statuses": statuses,
                 "items": report.items,  # type: ignore[attr-defined]

@@ -63,6 +63,10 @@ def _check_end_to_end(
         assert body[1][:40] in article.text
         rules = {m.rule for m in store.article_matches(article.id)}
         assert {"deepseek", "llama4", "capex"} <= rules
+        # `watcher poll` also brought the search index up to date once the alerts were out
+        queued = store.db.conn.execute("SELECT count(*) FROM fts_pending").fetchone()[0]
+        indexed = store.db.conn.execute("SELECT count(*) FROM articles_fts_docsize").fetchone()
+        assert (queued, indexed[0]) == (0, 1)
     finally:
         store.close()
 

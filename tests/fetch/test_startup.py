@@ -76,23 +76,32 @@ def test_lazy_ruleset_matches_like_the_compiled_one() -> None:
     assert lazy.term_count == eager.term_count  # anything else comes from the compiled set
 
 
-def test_a_feed_only_pool_worker_imports_neither_the_service_nor_its_http_stack() -> None:
-    """Workers run watcher.jobs: parsing, matching, extraction. The poller, its config, HTTP
-    client and store stay in the main process (a worker starts faster and is smaller)."""
-    code = (
+def test_a_feed_only_pool_worker_imports_neither_the_poller_nor_its_http_stack(
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    """Workers run watcher.jobs: parsing, matching, extraction. The poller, HTTP client and
+    store stay in the main process (a worker starts faster and is smaller). The script is
+    shaped like the ``watcher`` console script, which multiprocessing imports again in each
+    worker (so the CLI module and the config it needs are there too)."""
+    script = tmp_path / "watcher-entry.py"
+    script.write_text(
         "import pickle\n"
-        "from watcher.config import RulesConfig\n"
-        "from watcher.pipeline import _pool\n"
-        "from watcher.ruleload import load_rules_lazily\n"
+        "import sys\n"
+        "from watcher.cli import main\n"
         "if __name__ == '__main__':\n"
+        "    from watcher.config import RulesConfig\n"
+        "    from watcher.pipeline import _pool\n"
+        "    from watcher.ruleload import load_rules_lazily\n"
         "    pool = _pool(1, pickle.dumps(load_rules_lazily(RulesConfig())), pages=False)\n"
         "    mods = pool.submit(eval, \"sorted(__import__('sys').modules)\").result()\n"
         "    pool.shutdown()\n"
-        "    print(' '.join(mods))\n"
+        "    print(' '.join(mods))\n",
+        encoding="utf-8",
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+        [sys.executable, str(script)], check=True, capture_output=True, text=True
     ).stdout.split()
-    assert "watcher.jobs" in out and "rules.engine" in out
-    service = ("watcher.pipeline", "watcher.config", "watcher.ruleload", "watcher.http")
-    assert [m for m in out if m.startswith((*service, "httpx", "aiohttp", "trafilatura"))] == []
+    assert "watcher.jobs" in out and "rules.engine" in out and "watcher.cli" in out
+    service = ("watcher.pipeline", "watcher.http", "watcher.cycle", "storage.sqlite")
+    heavy = ("httpx", "aiohttp", "trafilatura", "sqlite_utils", "feedparser")
+    assert [m for m in out if m.startswith((*service, *heavy))] == []

@@ -84,3 +84,23 @@ def test_an_unqueued_article_revised_or_deleted_before_the_sweep_keeps_the_index
         assert [a.id for a in store.search("osprey")] == [ids[0]]
         assert store.search("kestrel") == []  # neither the old text nor the deleted one
         store.db.conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
+
+
+def test_search_works_on_the_index_as_is_when_another_process_holds_the_lock(
+    tmp_path: Path,
+) -> None:
+    """Catching up the index needs the write lock; without it within the busy timeout a
+    search still answers from what is indexed (and catches up next time)."""
+    path = tmp_path / "w.db"
+    with open_store(path, busy_timeout_s=0.2) as store:
+        store.record_article(article("https://x.example/1", title="Quokka one"), [], {}, at(0))
+        assert len(store.search("Quokka")) == 1  # indexed
+        store.record_article(article("https://x.example/2", title="Quokka two"), [], {}, at(1))
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # e.g. a long write by another process
+        try:
+            assert [a.title for a in store.search("Quokka")] == ["Quokka one"]
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert len(store.search("Quokka")) == 2
