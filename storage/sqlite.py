@@ -693,6 +693,15 @@ class SQLiteStore:
                     f"DELETE FROM page_retries WHERE key IN ({','.join('?' * len(chunk))})", chunk
                 )
 
+    def _index_behind(self) -> bool:
+        """Whether articles wait for the search index (a read: no write lock needed)."""
+        return bool(
+            self._scalar(
+                "SELECT EXISTS (SELECT 1 FROM fts_pending) OR (SELECT coalesce(max(id), 0)"
+                " FROM articles) > coalesce((SELECT v FROM fts_state WHERE k = 'swept'), 0)"
+            )
+        )
+
     def _index_pending(self) -> int:
         with self._write() as conn:
             swept, top = conn.execute(
@@ -720,7 +729,7 @@ class SQLiteStore:
         insert (much cheaper than row by row); returns how many. :meth:`search` does it
         itself, so this only moves the work to a convenient moment (after a ``watcher poll``
         cycle, the daemon's index job)."""
-        return self._index_pending()
+        return self._index_pending() if self._index_behind() else 0
 
     @_guarded
     def get_article(self, article_id: int) -> ArticleRecord:
@@ -758,10 +767,7 @@ class SQLiteStore:
         plan = build_search(query, limit)
         if plan is None:
             return []
-        if self._scalar(
-            "SELECT EXISTS (SELECT 1 FROM fts_pending) OR (SELECT coalesce(max(id), 0)"
-            " FROM articles) > coalesce((SELECT v FROM fts_state WHERE k = 'swept'), 0)"
-        ):
+        if self._index_behind():
             try:
                 self._index_pending()
             except sqlite3.OperationalError as exc:  # e.g. another process holds the lock
