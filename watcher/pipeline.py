@@ -12,7 +12,7 @@ import os
 import pickle
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
@@ -280,7 +280,6 @@ class Poller:
         self._executor: Executor | None = None
         self._pool_start: asyncio.Future[ProcessPoolExecutor] | None = None
         self._rules_blob: bytes | None = None
-        self._db_thread: ThreadPoolExecutor | None = None
         self._remote_rules = False
         self.fetcher = fetcher
         self._hints: dict[str, PollHints] = {}
@@ -333,9 +332,6 @@ class Poller:
 
     async def __aexit__(self, *exc: object) -> None:
         try:
-            if self._db_thread is not None:
-                self._db_thread.shutdown(wait=True)
-                self._db_thread = None
             start, self._pool_start = self._pool_start, None
             if self._executor is None and start is not None:  # a pool still starting
                 try:
@@ -560,7 +556,7 @@ class Poller:
         mutes = self.store.active_mutes(now)
         source_muted = any(m.kind == "source" and m.target == source.name for m in mutes)
         muted_rules = {m.target for m in mutes if m.kind == "rule"}
-        todo, known = await self._db(self._unknown_items, source, items, now)
+        todo, known = self._unknown_items(source, items, now)
         if known and not revisions.stamps_every_item(items):
             try:
                 await revisions.revisit(self, source, known, now, counts, source_muted, muted_rules)
@@ -587,16 +583,10 @@ class Poller:
             for i, m in zip(missing, matched, strict=True):
                 found[i] = list(m)
         all_matches: list[Sequence[RuleMatch]] = [m or [] for m in found]
-        await self._db(self._record_all, ready, all_matches, now, source_muted, muted_rules, counts)
+        self._record_all(ready, all_matches, now, source_muted, muted_rules, counts)
         if counts.done_keys:  # their earlier failed attempts (if any) are history
-            await self._db(self.store.clear_page_failures, counts.done_keys)
+            self.store.clear_page_failures(counts.done_keys)
         return counts
-
-    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run store work (inline: a store thread was measured slower, see bench/poll)."""
-        if self._db_thread is None:
-            return fn(*args)
-        return await asyncio.get_running_loop().run_in_executor(self._db_thread, fn, *args)
 
     def _unknown_items(
         self, source: SourceConfig, items: list[_Item], now: datetime
@@ -759,9 +749,7 @@ class Poller:
         out: list[FetchedDoc | _PageFailure | _Held | None] = list(fetched)
         if not failed:
             return out
-        seen = await self._db(
-            self.store.note_page_failures, [(key, doc.reason) for _, key, doc in failed], now
-        )
+        seen = self.store.note_page_failures([(key, doc.reason) for _, key, doc in failed], now)
         for (i, _, doc), (attempts, first) in zip(failed, seen, strict=True):
             if retry_left(attempts, first, now):
                 out[i] = _HELD

@@ -114,7 +114,7 @@ async def revisit(
     """Revalidate the stored articles ``source`` says changed and store those whose text did
     as new revisions (see the module docstring). Problems become notes, never exceptions."""
     uses_page = source.fetches_pages
-    states = await poller._db(poller.store.page_states, [aid for _, aid in known])
+    states = poller.store.page_states([aid for _, aid in known])
     due = due_revisits(known, states, now, uses_page=uses_page)
     if not due:
         return
@@ -130,7 +130,7 @@ async def revisit(
     for r, title, text, lang, page in texts:
         etag = page.etag if page is not None else None
         modified = page.last_modified if page is not None else None
-        old = await poller._db(poller.store.get_article, r.state.article_id)
+        old = poller.store.get_article(r.state.article_id)
         if old.title == title and not meaningful_change(old.text, text):
             checks.append(PageCheck(r.state.article_id, r.item.updated, etag, modified))
             continue
@@ -148,7 +148,7 @@ async def revisit(
         changed.append((rev, Document(text, title, r.state.url, source.name, lang)))
     await _store_revisions(poller, source, changed, now, counts, source_muted, muted_rules)
     if checks:
-        await poller._db(poller.store.mark_pages_checked, checks, now)
+        poller.store.mark_pages_checked(checks, now)
 
 
 async def _fetch_pages(
@@ -190,8 +190,7 @@ async def _fetch_pages(
             usable.append((r, d))
     if failed:
         temporary = [(r, f) for r, f in failed if f.temporary]
-        seen = await poller._db(
-            poller.store.note_page_failures,
+        seen = poller.store.note_page_failures(
             [(_retry_key(r.state), f.reason) for r, f in temporary],
             now,
         )
@@ -205,7 +204,7 @@ async def _fetch_pages(
                 checks.append(PageCheck(r.state.article_id, r.item.updated))
                 done_keys.append(_retry_key(r.state))
     if done_keys:
-        await poller._db(poller.store.clear_page_failures, done_keys)
+        poller.store.clear_page_failures(done_keys)
     if not usable:
         return
     pages = [(d.body, d.url, d.content_type) for _, d in usable]
@@ -258,7 +257,7 @@ async def _store_revisions(
         ms = list(matches)
         muted = [m.rule for m in ms if source_muted or m.rule in muted_rules]
         routes = route(ms, poller.config.alerts) if ms else {}
-        outcome = await poller._db(poller.store.record_revision, rev, ms, routes, now, muted)
+        outcome = poller.store.record_revision(rev, ms, routes, now, muted)
         counts.revised += 1
         counts.alerts += len(outcome.alert_ids)
         log.info(
