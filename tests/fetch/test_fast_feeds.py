@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.fetch.test_corpus import feed_files, header_lines
-from watcher.feeds import _fast_rss, _parse_xml_feed, parse_feed
+from watcher.fast_rss import fast_rss as _fast_rss
+from watcher.feeds import _parse_xml_feed, parse_feed
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
 BASE = "https://news.example.org/feed.xml"
@@ -183,7 +184,7 @@ def test_link_resolution_shortcut_equals_urljoin(
     """Links already absolute and plain skip urljoin; the result must be urljoin's."""
     from urllib.parse import urljoin
 
-    from watcher.feeds import _ABSOLUTE, _resolve
+    from watcher.fast_rss import _ABSOLUTE, _resolve
 
     def outcome(join: Callable[[str, str], str]) -> str:
         try:
