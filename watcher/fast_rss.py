@@ -39,8 +39,10 @@ _ITEM_TAGS = frozenset({"title", "link", "guid", "pubDate", "description"})
 _RFC822 = re.compile(
     r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?(\d{1,2}) "
     r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}) "
-    r"(\d\d):(\d\d):(\d\d) (GMT|UT|UTC|[+-]\d{4})"
+    r"(\d\d):(\d\d):(\d\d) (GMT|UT|UTC|Z|[ECMP][SD]T|[+-]\d{4})"
 )
+# North American zone names, with the offsets feedparser gives them (hours east of UTC).
+_ZONES = {"EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7}
 _MONTHS = {
     m: i
     for i, m in enumerate(
@@ -50,16 +52,68 @@ _MONTHS = {
 _UNSAFE = (b"<!DOCTYPE", b"<!ENTITY", b"xml:base", b"xml:lang")
 _ATOM_LINK = "{http://www.w3.org/2005/Atom}link"
 _DC_CREATOR = "{http://purl.org/dc/elements/1.1/}creator"
+_AUTHOR_TAGS = frozenset({_DC_CREATOR, "author"})  # feedparser reads both as the author
 _CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
 _IGNORED_ITEM_TAGS = frozenset({"category", "comments"})
+_MEDIA = ("http://search.yahoo.com/mrss/", "http://search.yahoo.com/mrss")
+_SLASH = "http://purl.org/rss/1.0/modules/slash/"
+_WFW = "http://wellformedweb.org/CommentAPI/"
+_SY = "http://purl.org/rss/1.0/modules/syndication/"
+# Item elements feedparser keeps apart from the title, link, text, dates and author read here:
+# skipped with everything inside them (attributes and all). Media RSS's title and description
+# are not among them: feedparser takes those as the item's own.
+_SKIPPED_ITEM_TAGS = frozenset(
+    {
+        "enclosure",
+        *(
+            f"{{{ns}}}{name}"
+            for ns in _MEDIA
+            for name in (
+                "content",
+                "thumbnail",
+                "credit",
+                "rating",
+                "restriction",
+                "license",
+                "player",
+                "category",
+                "keywords",
+                "group",
+                "copyright",
+                "hash",
+                "embed",
+            )
+        ),
+        *(f"{{{_SLASH}}}{name}" for name in ("comments", "section", "department", "hit_parade")),
+        *(f"{{{_WFW}}}{name}" for name in ("commentRss", "commentRSS", "comment")),
+        "{http://purl.org/dc/elements/1.1/}subject",  # a tag, like <category>
+        "{com-wordpress:feed-additions:1}post-id",
+    }
+)
+# Channel elements skipped the same way (the feed's image, publishing hints, ...); the
+# syndication module's period and frequency are read (they bound the polling interval).
+_SKIPPED_CHANNEL_TAGS = frozenset(
+    {"image", "category", "managingEditor", "webMaster", "cloud", "skipHours", "skipDays"}
+    | {f"{{{_SY}}}updateBase", "{com-wordpress:feed-additions:1}site"}
+)
+_SY_META = {
+    f"{{{_SY}}}updatePeriod": "sy_updateperiod",
+    f"{{{_SY}}}updateFrequency": "sy_updatefrequency",
+}
 _NS_OK = {
     "atom": "http://www.w3.org/2005/Atom",
     "dc": "http://purl.org/dc/elements/1.1/",
     "content": "http://purl.org/rss/1.0/modules/content/",
 }
 _PROLOG_OK = re.compile(
-    rb"""<\?xml version=["']1\.0["'](?: encoding=["']utf-8["'])?\s*\?>\s*""", re.I
+    rb"""<\?xml version=["']1\.0["'](?:\s+encoding=["']utf-8["'])?"""
+    rb"""(?:\s+standalone=["'](?:yes|no)["'])?\s*\?>\s*""",
+    re.I,
 )
+# The <rss> start tag: its attributes are version="2.0" and namespace prefixes, in any order
+# (a default namespace would move every element out of RSS).
+_RSS_TAG = re.compile(rb"""<rss((?:\s+[\w:.-]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*>""")
+_RSS_ATTR = re.compile(rb"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
 
 # An absolute http(s) URL that urljoin would return unchanged: lowercase scheme, a host, and a
@@ -91,6 +145,8 @@ def _fast_date(value: str) -> datetime | None:
     if zone[0] in "+-":
         sign = 1 if zone[0] == "+" else -1
         stamp -= sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
+    else:
+        stamp -= timedelta(hours=_ZONES.get(zone, 0))
     return stamp
 
 
@@ -105,22 +161,32 @@ def _plain(value: str) -> bool:
     return False
 
 
+def _plain_rss_attributes(attrs: bytes) -> bool:
+    version = [m for m in _RSS_ATTR.finditer(attrs) if m.group(1) == b"version"]
+    others = [m.group(1) for m in _RSS_ATTR.finditer(attrs) if m.group(1) != b"version"]
+    return (
+        len(version) == 1
+        and (version[0].group(2) or version[0].group(3)) == b"2.0"
+        and all(name.startswith(b"xmlns:") for name in others)
+    )
+
+
 def fast_rss(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed | None:
     """Plain RSS 2.0 read with lxml, or ``None`` (use feedparser)."""
     hdrs = {k.lower(): v for k, v in headers.items()}
     ctype = hdrs.get("content-type", "")
     if "charset" in ctype.lower() and not re.search(r"charset=[\"']?utf-?8\b", ctype, re.I):
         return None
-    if body.startswith(b"<?xml"):
-        m = _PROLOG_OK.match(body)
+    start = body[3:] if body.startswith(b"\xef\xbb\xbf") else body  # a UTF-8 BOM
+    if start.startswith(b"<?xml"):
+        m = _PROLOG_OK.match(start)
         if m is None:
             return None
-        rest = body[m.end() :]
+        rest = start[m.end() :]
     else:
-        rest = body.lstrip()
-    if not re.match(
-        rb'<rss version="2.0"(?:\s+xmlns:(?:atom|dc|content)="[^"]*")*\s*>', rest
-    ) or any(u in body for u in _UNSAFE):
+        rest = start.lstrip()
+    rss = _RSS_TAG.match(rest)
+    if rss is None or not _plain_rss_attributes(rss.group(1)) or any(u in body for u in _UNSAFE):
         return None
     try:
         body.decode("utf-8")
@@ -138,9 +204,13 @@ def fast_rss(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed | 
     raw: list[dict[str, str]] = []
     for child in root[0]:
         tag = child.tag
-        if tag == _ATOM_LINK and child.get("rel") == "self" and not len(child):
-            continue  # the feed's own address: feedparser keeps it out of title/link
-        if tag not in _CHANNEL_TAGS or child.attrib:
+        if tag == _ATOM_LINK and child.get("rel") in ("self", "hub") and not len(child):
+            continue  # the feed's own address, its WebSub hub: kept out of title/link
+        if tag in _SKIPPED_CHANNEL_TAGS:
+            continue
+        if tag in _SY_META and not child.attrib and not len(child):
+            tag = _SY_META[tag]
+        elif tag not in _CHANNEL_TAGS or child.attrib:
             return None
         if tag != "item":
             if tag in meta or len(child):
@@ -149,10 +219,14 @@ def fast_rss(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed | 
             continue
         fields: dict[str, str] = {}
         for el in child:
-            if el.tag == _DC_CREATOR and "author" not in fields and not el.attrib and not len(el):
+            if el.tag in _AUTHOR_TAGS and "author" not in fields and not el.attrib and not len(el):
                 fields["author"] = (el.text or "").strip()
                 continue
-            if el.tag in _IGNORED_ITEM_TAGS and not el.attrib and not len(el):
+            if el.tag in _IGNORED_ITEM_TAGS and not len(el):
+                continue
+            if el.tag in _SKIPPED_ITEM_TAGS:
+                if any(d.tag not in _SKIPPED_ITEM_TAGS for d in el.iterdescendants()):
+                    return None  # e.g. a media:title inside media:content
                 continue
             if el.tag == _CONTENT and "content" not in fields and not el.attrib and not len(el):
                 fields["content"] = (el.text or "").strip()

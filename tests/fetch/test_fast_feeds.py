@@ -96,17 +96,86 @@ def test_fast_path_matches_feedparser_on_invented_feeds() -> None:
         _rss(PLAIN_ITEMS, "<atom:link xmlns:atom='http://www.w3.org/2005/Atom' href='x'/>"),
         _rss("<item><title>no link</title><guid>https://x.example/9</guid></item>"),
         _rss("<item><link>https://x.example/1</link><pubDate>yesterday</pubDate></item>"),
-        _rss("<item><link>https://x.example/1</link><author>a@b.c (A)</author></item>"),
+        _rss(
+            "<item><link>https://x.example/1</link><author>a@b.c (A)</author>"
+            "<dc:creator xmlns:dc='http://purl.org/dc/elements/1.1/'>B</dc:creator></item>"
+        ),
         _rss(
             "<item><link>https://x.example/1</link><title>\u00c3\u00a9t\u00c3\u00a9</title></item>"
         ),
         _rss(PLAIN_ITEMS).replace(b"utf-8", b"iso-8859-1"),
         _rss(PLAIN_ITEMS)[:-20],
     ],
-    ids=["namespace", "no-link", "odd-date", "author", "mojibake", "latin1", "broken"],
+    ids=["namespace", "no-link", "odd-date", "two-authors", "mojibake", "latin1", "broken"],
 )
 def test_fast_path_declines_surprises(body: bytes) -> None:
     assert _fast_rss(body, {}, BASE) is None
+
+
+MEDIA = "http://search.yahoo.com/mrss/"
+REAL_WORLD = (
+    "\ufeff<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
+    f"<rss xmlns:media='{MEDIA}' xmlns:atom='http://www.w3.org/2005/Atom'"
+    " xmlns:sy='http://purl.org/rss/1.0/modules/syndication/'"
+    " xmlns:slash='http://purl.org/rss/1.0/modules/slash/'"
+    " xmlns:wfw='http://wellformedweb.org/CommentAPI/' version='2.0'>"
+    "<channel><title>Wire</title><link>https://wire.example/</link>"
+    "<atom:link href='https://hub.example/' rel='hub'/>"
+    "<image><url>https://wire.example/logo.png</url><title>Logo title</title>"
+    "<link>https://wire.example/about</link></image>"
+    "<sy:updatePeriod>hourly</sy:updatePeriod><sy:updateFrequency>2</sy:updateFrequency>"
+    "<managingEditor>ed@wire.example (Ed)</managingEditor>"
+    "<item><title>Chips</title><link>https://wire.example/1</link>"
+    "<author>desk@wire.example (Desk)</author>"
+    "<category domain='https://wire.example/tags'>chips</category>"
+    "<pubDate>Tue, 03 Nov 2026 09:15:00 EST</pubDate><description>Teaser</description>"
+    "<enclosure url='https://wire.example/1.jpg' length='1' type='image/jpeg'/>"
+    f"<media:group><media:content url='https://wire.example/1.mp4'/>"
+    "<media:thumbnail url='https://wire.example/1t.jpg'/></media:group>"
+    "<media:credit role='photographer'>Someone</media:credit>"
+    "<slash:comments>4</slash:comments><wfw:commentRss>https://wire.example/1/c</wfw:commentRss>"
+    "</item></channel></rss>"
+).encode()
+
+
+def test_fast_path_reads_real_world_extras_like_feedparser() -> None:
+    """Media RSS attachments, enclosures, comment counts, the feed image, a WebSub hub, a BOM,
+    a standalone prolog, attributes in any order, RSS <author> and US zone names."""
+    assert _same(REAL_WORLD, {})
+    feed = parse_feed(REAL_WORLD, {}, BASE)
+    assert (feed.title, feed.link, feed.ttl) == ("Wire", "https://wire.example/", 1800.0)
+    item = feed.items[0]
+    assert (item.title, item.summary, item.author) == (
+        "Chips",
+        "Teaser",
+        "desk@wire.example (Desk)",
+    )
+    assert item.published == datetime(2026, 11, 3, 14, 15, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "<media:content url='https://x/1.mp4'><media:title>Other</media:title></media:content>",
+        "<media:description>Another text</media:description>",
+        "<media:title>Another title</media:title>",
+        "<dc:date xmlns:dc='http://purl.org/dc/elements/1.1/'>2026-11-03</dc:date>",
+    ],
+    ids=["media-title-inside", "media-description", "media-title", "dc-date"],
+)
+def test_fast_path_declines_extras_that_feedparser_reads_as_the_item(extra: str) -> None:
+    body = REAL_WORLD.replace(b"</item>", extra.encode() + b"</item>")
+    assert fast_rss_of(body) is None
+    parse_feed(body, {}, BASE)  # feedparser reads it
+
+
+def test_fast_path_declines_a_default_namespace_on_rss() -> None:
+    body = _rss(PLAIN_ITEMS).replace(b'<rss version="2.0">', b'<rss version="2.0" xmlns="urn:x">')
+    assert fast_rss_of(body) is None
+
+
+def fast_rss_of(body: bytes) -> object:
+    return _fast_rss(body, {}, BASE)
 
 
 def test_fast_path_on_repository_fixtures() -> None:
