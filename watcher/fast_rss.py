@@ -12,8 +12,9 @@ the fast path accepts, on invented feeds and on generated ones."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urljoin
 
 from watcher.feeds import FeedItem, ParsedFeed, _ttl, html_to_text
@@ -171,8 +172,15 @@ def _plain_rss_attributes(attrs: bytes) -> bool:
     )
 
 
-def fast_rss(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed | None:
-    """Plain RSS 2.0 read with lxml, or ``None`` (use feedparser)."""
+def _utf8_xml(
+    body: bytes,
+    headers: Mapping[str, str],
+    start_ok: Callable[[bytes], bool],
+    unsafe: tuple[bytes, ...] = _UNSAFE,
+) -> tuple[Any, dict[str, str]] | None:
+    """The parsed root of a plain UTF-8 XML document whose first element passes
+    ``start_ok`` (given the bytes from its start tag on) and that contains none of
+    ``unsafe``, and the lower-cased headers."""
     hdrs = {k.lower(): v for k, v in headers.items()}
     ctype = hdrs.get("content-type", "")
     if "charset" in ctype.lower() and not re.search(r"charset=[\"']?utf-?8\b", ctype, re.I):
@@ -185,17 +193,29 @@ def fast_rss(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed | 
         rest = start[m.end() :]
     else:
         rest = start.lstrip()
-    rss = _RSS_TAG.match(rest)
-    if rss is None or not _plain_rss_attributes(rss.group(1)) or any(u in body for u in _UNSAFE):
+    if not start_ok(rest) or any(u in body for u in unsafe):
         return None
     try:
         body.decode("utf-8")
         from lxml import etree
 
         parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-        root = etree.fromstring(body, parser)
+        return etree.fromstring(body, parser), hdrs
     except Exception:  # not UTF-8 or not well-formed: feedparser decides
         return None
+
+
+def _rss_start(rest: bytes) -> bool:
+    rss = _RSS_TAG.match(rest)
+    return rss is not None and _plain_rss_attributes(rss.group(1))
+
+
+def fast_rss(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed | None:
+    """Plain RSS 2.0 read with lxml, or ``None`` (use feedparser)."""
+    read = _utf8_xml(body, headers, _rss_start)
+    if read is None:
+        return None
+    root, hdrs = read
     if len(root) != 1 or root[0].tag != "channel" or root[0].attrib:
         return None
     if any(root.nsmap.get(k, v) != v for k, v in _NS_OK.items()):  # a prefix, another URI

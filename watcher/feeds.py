@@ -145,9 +145,10 @@ def parse_feed(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
     ctype = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
     if "json" in ctype.lower() or _looks_like_json(body):
         return _parse_json_feed(body, url)
+    from watcher.fast_atom import fast_atom
     from watcher.fast_rss import fast_rss
 
-    fast = fast_rss(body, headers, url)
+    fast = fast_rss(body, headers, url) or fast_atom(body, headers, url)
     if fast is not None:
         return fast
     return _parse_xml_feed(body, headers, url)

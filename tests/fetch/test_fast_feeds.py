@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.fetch.test_corpus import feed_files, header_lines
+from watcher.fast_atom import fast_atom
 from watcher.fast_rss import fast_rss as _fast_rss
 from watcher.feeds import _parse_xml_feed, parse_feed
 
@@ -22,7 +23,7 @@ BASE = "https://news.example.org/feed.xml"
 
 def _same(body: bytes, headers: dict[str, str], url: str = BASE) -> bool:
     """Assert the fast path agrees with feedparser; False when it declined the feed."""
-    fast = _fast_rss(body, headers, url)
+    fast = _fast_rss(body, headers, url) or fast_atom(body, headers, url)
     if fast is None:
         return False
     assert fast == _parse_xml_feed(body, headers, url)
@@ -178,6 +179,70 @@ def fast_rss_of(body: bytes) -> object:
     return _fast_rss(body, {}, BASE)
 
 
+ATOM = (
+    b"<?xml version='1.0' encoding='utf-8'?>"
+    b"<feed xmlns='http://www.w3.org/2005/Atom' xmlns:media='http://search.yahoo.com/mrss/'>"
+    b"<id>tag:lab.example,2026:feed</id><title type='html'>Lab &amp;amp; notes</title>"
+    b"<updated>2026-11-03T09:15:00Z</updated><generator uri='https://jekyllrb.com/'>J</generator>"
+    b"<link href='/feed.xml' rel='self' type='application/atom+xml'/>"
+    b"<author><name>Lab</name></author>"
+    b"<entry><title type='html'>Orbital &lt;b&gt;chips&lt;/b&gt;</title>"
+    b"<link href='/p/1' rel='alternate' type='text/html' title='Orbital'/>"
+    b"<link href='https://lab.example/p/1.mp3' rel='enclosure' length='1'/>"
+    b"<id>https://lab.example/p/1</id><published>2026-11-03T09:15:00.123+01:30</published>"
+    b"<updated>2026-11-04T10:00:00Z</updated>"
+    b"<author><name>Mira Stone</name><email>mira@lab.example</email></author>"
+    b"<category term='chips'/><media:thumbnail url='https://lab.example/t.jpg'/>"
+    b"<content type='html' xml:base='https://lab.example/p/1'>&lt;p&gt;Body &lt;a href='x'&gt;"
+    b"link&lt;/a&gt;&lt;/p&gt;</content></entry>"
+    b"<entry><title>Plain &lt;3 title</title><link href='https://lab.example/p/2'/>"
+    b"<id>urn:lab:2</id><updated>2026-11-02</updated><author><name></name></author>"
+    b"<summary>Short</summary></entry>"
+    b"</feed>"
+)
+
+
+def test_fast_atom_reads_plain_atom_like_feedparser() -> None:
+    assert _same(ATOM, {})
+    feed = parse_feed(ATOM, {}, BASE)
+    # no alternate link: feedparser takes the feed id as its link, and so does the fast path
+    assert (feed.title, feed.link) == ("Lab & notes", "tag:lab.example,2026:feed")
+    first, second = feed.items
+    assert (first.url, first.guid, first.title) == (
+        "https://news.example.org/p/1",
+        "https://lab.example/p/1",
+        "Orbital chips",
+    )
+    assert first.author == "Mira Stone (mira@lab.example)" and first.content == "Body link"
+    assert first.summary == "Body link"  # feedparser's summary is the content when none is given
+    assert first.published == datetime(2026, 11, 3, 7, 45, tzinfo=UTC)
+    assert first.updated == datetime(2026, 11, 4, 10, 0, tzinfo=UTC)
+    assert (second.author, second.published) == (None, datetime(2026, 11, 2, tzinfo=UTC))
+    no_link = ATOM.replace(b"<link href='/feed.xml' rel='self' type='application/atom+xml'/>", b"")
+    assert _same(no_link, {})
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b"<content type='html'", b"<content type='xhtml'"),
+        (b"<content type='html' xml:base", b"<content src='https://x/1' type='html' xml:base"),
+        (b"<entry><title type", b"<entry xml:base='https://other.example/'><title type"),
+        (b"<id>urn:lab:2</id>", b"<id>urn:lab:2</id><link href='https://lab.example/p/3'/>"),
+        (b"<category term='chips'/>", b"<media:title>Other</media:title>"),
+        (b"<id>urn:lab:2</id>", b"<id>urn:lab:2</id><contributor><name>C</name></contributor>"),
+        (b"<updated>2026-11-02</updated>", b"<updated>2 Nov 2026</updated>"),
+        (b"<feed xmlns=", b"<feed xml:lang='fr' xmlns="),
+    ],
+    ids=["xhtml", "src", "entry-base", "two-links", "media-title", "contributor", "date", "lang"],
+)
+def test_fast_atom_declines_what_feedparser_may_read_otherwise(old: bytes, new: bytes) -> None:
+    body = ATOM.replace(old, new, 1)
+    assert body != ATOM
+    assert fast_atom(body, {}, BASE) is None
+    parse_feed(body, {}, BASE)  # feedparser reads it
+
+
 def test_fast_path_on_repository_fixtures() -> None:
     taken = [_same(p.read_bytes(), {}) for p in sorted(FIXTURES.iterdir()) if p.is_file()]
     assert any(taken)  # review2 #11: at least one fixture goes through the fast path
@@ -266,3 +331,41 @@ def test_link_resolution_shortcut_equals_urljoin(
     if _ABSOLUTE.fullmatch(link) is None:
         return
     assert link.startswith(("http://", "https://"))  # the shortcut only takes these
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            _text,
+            _text,
+            st.sampled_from(["/p/", "https://y.example/q?a=1&b=2", "p/rel"]),
+            st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1)).map(
+                lambda d: d.replace(microsecond=0)
+            ),
+            st.integers(-12 * 60, 14 * 60),
+            st.sampled_from(["text", "html"]),
+        ),
+        max_size=5,
+    )
+)
+def test_fast_atom_matches_feedparser_on_generated_feeds(
+    rows: list[tuple[str, str, str, datetime, int, str]],
+) -> None:
+    entries = []
+    for n, (title, summary, link, when, offset, kind) in enumerate(rows):
+        sign = "+" if offset >= 0 else "-"
+        stamp = (when + timedelta(minutes=offset)).strftime("%Y-%m-%dT%H:%M:%S")
+        stamp += f"{sign}{abs(offset) // 60:02d}:{abs(offset) % 60:02d}"
+        entries.append(
+            f"<entry><title type='{kind}'>{escape(title)}</title><link href='{escape(link)}{n}'/>"
+            f"<id>urn:g:{n}</id><updated>{stamp}</updated>"
+            f"<summary type='{kind}'>{escape(summary)}</summary></entry>"
+        )
+    body = (
+        "<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'>"
+        f"<title>Generated</title><id>urn:g</id>{''.join(entries)}</feed>"
+    ).encode()
+    accepted = _same(body, {})
+    if all((t + s).isascii() for t, s, *_ in rows):
+        assert accepted  # plain text is the fast path's business, not feedparser's
