@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
 
-from watcher.fast_rss import _SKIPPED_ITEM_TAGS, _plain, _resolve, _utf8_xml
+from watcher.fast_rss import _SKIPPED_ITEM_TAGS, _language, _plain, _resolve, _utf8_xml
 from watcher.feeds import FeedItem, ParsedFeed, html_to_text
 
 __all__ = ["fast_atom"]
@@ -71,7 +71,7 @@ _LINK_ATTRIBUTES = frozenset({"href", "rel", "type", "title", "hreflang", "lengt
 def _alternate(el: Any) -> str | None:
     """``href`` of a link feedparser takes as the page (``""``: another kind of link;
     ``None``: a link it may read differently)."""
-    if len(el) or "href" not in el.attrib or set(el.attrib) - _LINK_ATTRIBUTES:
+    if len(el) or not el.get("href") or set(el.attrib) - _LINK_ATTRIBUTES:
         return None
     rel = el.get("rel", "alternate")
     if rel != "alternate":
@@ -89,8 +89,10 @@ def _author(el: Any) -> str | None:
     for c in el:
         if c.tag not in _AUTHOR_PARTS or c.tag in parts or len(c) or c.attrib:
             return None
+        if (c.tail or "").strip():
+            return None  # text between the parts: feedparser reads it as the author
         parts[c.tag] = (c.text or "").strip()
-    if el.attrib:
+    if el.attrib or (el.text or "").strip():
         return None
     name, email = parts.get(_NS + "name"), parts.get(_NS + "email")
     if name and email:
@@ -118,8 +120,11 @@ def fast_atom(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed |
             feed_id = _bare(child)  # feedparser's feed link when there is no other
             if feed_id is None:
                 return None
-        elif tag in _SKIPPED_FEED_TAGS or tag == _NS + "author":
+        elif tag in _SKIPPED_FEED_TAGS and not len(child):
             continue
+        elif tag == _NS + "author":
+            if _author(child) is None:  # anything nested in it can reach the feed title
+                return None
         elif tag == _NS + "title" and title is None:
             title = _text(child)
             if title is None:
@@ -138,7 +143,7 @@ def fast_atom(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed |
             return None
     if title is not None and not _plain(title):
         return None
-    lang = hdrs.get("content-language") or None
+    lang = _language({}, hdrs)
     items: list[FeedItem] = []
     for fields in raw:
         published = _date(fields["published"]) if "published" in fields else None

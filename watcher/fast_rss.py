@@ -91,16 +91,28 @@ _SKIPPED_ITEM_TAGS = frozenset(
         "{com-wordpress:feed-additions:1}post-id",
     }
 )
-# Channel elements skipped the same way (the feed's image, publishing hints, ...); the
-# syndication module's period and frequency are read (they bound the polling interval).
-_SKIPPED_CHANNEL_TAGS = frozenset(
-    {"image", "category", "managingEditor", "webMaster", "cloud", "skipHours", "skipDays"}
-    | {f"{{{_SY}}}updateBase", "{com-wordpress:feed-additions:1}site"}
-)
+# Channel elements skipped too (the feed's image, publishing hints, ...), each with the only
+# children it may have, none of them with children or attributes of its own: anything else in
+# there can reach feedparser's feed title or items (an unknown element inside <image> ends
+# its image context). The syndication module's period and frequency are read (they bound
+# the polling interval).
+_IMAGE_PARTS = frozenset({"url", "title", "link", "width", "height", "description"})
+_SKIPPED_CHANNEL_TAGS: dict[str, frozenset[str]] = {
+    "image": _IMAGE_PARTS,
+    "skipHours": frozenset({"hour"}),
+    "skipDays": frozenset({"day"}),
+    **dict.fromkeys(
+        ("category", "managingEditor", "webMaster", "cloud", f"{{{_SY}}}updateBase"), frozenset()
+    ),
+    "{com-wordpress:feed-additions:1}site": frozenset(),
+}
 _SY_META = {
     f"{{{_SY}}}updatePeriod": "sy_updateperiod",
     f"{{{_SY}}}updateFrequency": "sy_updatefrequency",
 }
+# feedparser rewrites "&name;" in a link's text ("&amp;" -> "&", "&lt;" -> "&lt"): such links
+# are left to it.
+_ENTITY_LIKE = re.compile(r"&[A-Za-z0-9_]+;")
 _NS_OK = {
     "atom": "http://www.w3.org/2005/Atom",
     "dc": "http://purl.org/dc/elements/1.1/",
@@ -172,6 +184,16 @@ def _plain_rss_attributes(attrs: bytes) -> bool:
     )
 
 
+def _language(meta: Mapping[str, str], hdrs: Mapping[str, str]) -> str | None:
+    """The feed's language as parse_feed gets it from feedparser: a <language> element, else
+    the Content-Language header (feedparser writes its "_" as "-" at the root element; an
+    empty element leaves parse_feed the header as it came)."""
+    header = hdrs.get("content-language")
+    if "language" in meta:
+        return meta["language"] or header or None
+    return header.replace("_", "-") if header else None
+
+
 def _utf8_xml(
     body: bytes,
     headers: Mapping[str, str],
@@ -227,6 +249,9 @@ def fast_rss(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed | 
         if tag == _ATOM_LINK and child.get("rel") in ("self", "hub") and not len(child):
             continue  # the feed's own address, its WebSub hub: kept out of title/link
         if tag in _SKIPPED_CHANNEL_TAGS:
+            parts = _SKIPPED_CHANNEL_TAGS[tag]
+            if any(c.tag not in parts or len(c) or c.attrib for c in child):
+                return None
             continue
         if tag in _SY_META and not child.attrib and not len(child):
             tag = _SY_META[tag]
@@ -258,12 +283,16 @@ def fast_rss(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed | 
             fields[el.tag] = (el.text or "").strip()
             if el.tag == "guid" and el.get("isPermaLink", "true") == "true":
                 fields["permalink"] = "1"
-        if not fields.get("link") or not all(map(_plain, fields.values())):
+        if (
+            not fields.get("link")
+            or _ENTITY_LIKE.search(fields["link"])
+            or not all(map(_plain, fields.values()))
+        ):
             return None
         raw.append(fields)
     if not all(map(_plain, meta.values())):
         return None
-    lang = meta.get("language") or hdrs.get("content-language") or None
+    lang = _language(meta, hdrs)
     items: list[FeedItem] = []
     for fields in raw:
         published = _fast_date(fields["pubDate"]) if "pubDate" in fields else None
@@ -273,7 +302,8 @@ def fast_rss(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed | 
         if guid and "permalink" in fields:
             guid = _resolve(url, guid)  # feedparser resolves permalink GUIDs
         content = html_to_text(fields.get("content"))
-        summary = html_to_text(fields.get("description"))
+        # without a description feedparser gives content:encoded as the summary too
+        summary = html_to_text(fields.get("description", fields.get("content")))
         if summary == content:
             summary = summary[:500]
         items.append(
@@ -289,6 +319,8 @@ def fast_rss(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed | 
             )
         )
     link = meta.get("link")
+    if link and _ENTITY_LIKE.search(link):
+        return None
     return ParsedFeed(
         title=html_to_text(meta.get("title")),
         link=urljoin(url, link) if link else None,

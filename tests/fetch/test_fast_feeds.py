@@ -369,3 +369,41 @@ def test_fast_atom_matches_feedparser_on_generated_feeds(
     accepted = _same(body, {})
     if all((t + s).isascii() for t, s, *_ in rows):
         assert accepted  # plain text is the fast path's business, not feedparser's
+
+
+def test_review5_cases_read_like_feedparser() -> None:
+    """Found by differential fuzzing (review 5), now read exactly as feedparser does."""
+    assert _same(_rss(PLAIN_ITEMS), {"Content-Language": "en_US"})  # feedparser: "en-US"
+    assert parse_feed(_rss(PLAIN_ITEMS), {"Content-Language": "en_US"}, BASE).language == "en-US"
+    encoded_only = NS_FEED.replace(b"<description>Short teaser</description>", b"")
+    assert _same(encoded_only, {})  # feedparser gives content:encoded as the summary too
+    assert parse_feed(encoded_only, {}, BASE).items[0].summary.startswith("Long body")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        REAL_WORLD.replace(b"<image><url>", b"<image><note/><url>"),  # ends feedparser's image
+        REAL_WORLD.replace(
+            b"<managingEditor>", b"<skipHours><title>T</title></skipHours><managingEditor>"
+        ),
+        _rss("<item><title>t</title><link>https://x.example/a &amp;amp; b</link></item>"),
+        ATOM.replace(b"<link href='https://lab.example/p/2'/>", b"<link href=''/>"),
+        ATOM.replace(b"<author><name></name></author>", b"<author>a@b.c (A)</author>"),
+        ATOM.replace(
+            b"<author><name>Lab</name></author>",
+            b"<author><name><title>X</title>Lab</name></author>",
+        ),
+    ],
+    ids=[
+        "image-child",
+        "skiphours-title",
+        "entity-in-link",
+        "empty-href",
+        "author-text",
+        "feed-author-nested",
+    ],
+)
+def test_review5_cases_are_left_to_feedparser(body: bytes) -> None:
+    assert _fast_rss(body, {}, BASE) is None and fast_atom(body, {}, BASE) is None
+    parse_feed(body, {}, BASE)
