@@ -42,6 +42,8 @@ def _date(value: str) -> datetime | None:
     if m is None:
         return None
     year, month, day, hh, mm, ss, zone = m.groups(default="0")  # a date alone: midnight UTC
+    if not 1900 <= int(year) < 2200:  # feedparser has ways of its own with odd years
+        return None
     try:
         stamp = datetime(int(year), int(month), int(day), int(hh), int(mm), int(ss), tzinfo=UTC)
     except ValueError:
@@ -71,7 +73,10 @@ _LINK_ATTRIBUTES = frozenset({"href", "rel", "type", "title", "hreflang", "lengt
 def _alternate(el: Any) -> str | None:
     """``href`` of a link feedparser takes as the page (``""``: another kind of link;
     ``None``: a link it may read differently)."""
-    if len(el) or not el.get("href") or set(el.attrib) - _LINK_ATTRIBUTES:
+    href = el.get("href")
+    if len(el) or not href or href != href.strip() or set(el.attrib) - _LINK_ATTRIBUTES:
+        return None  # (parse_feed strips feedparser's link; an odd one is left to it)
+    if not _plain(href):
         return None
     rel = el.get("rel", "alternate")
     if rel != "alternate":
@@ -104,7 +109,7 @@ def fast_atom(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed |
     """Plain Atom 1.0 read with lxml, or ``None`` (use feedparser)."""
     # xml:base is checked element by element (below): only text constructs may carry it
     unsafe = (b"<!DOCTYPE", b"<!ENTITY", b"xml:lang")
-    read = _utf8_xml(body, headers, lambda rest: _FEED_START.match(rest) is not None, unsafe)
+    read = _utf8_xml(body, headers, url, lambda rest: _FEED_START.match(rest) is not None, unsafe)
     if read is None:
         return None
     root, hdrs = read
@@ -141,7 +146,7 @@ def fast_atom(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed |
             raw.append(fields)
         else:
             return None
-    if title is not None and not _plain(title):
+    if (title is not None and not _plain(title)) or (feed_id is not None and not _plain(feed_id)):
         return None
     lang = _language({}, hdrs)
     items: list[FeedItem] = []

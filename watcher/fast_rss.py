@@ -151,6 +151,8 @@ def _fast_date(value: str) -> datetime | None:
     if m is None:
         return None
     day, mon, year, hh, mm, ss, zone = m.groups()
+    if not 1900 <= int(year) < 2200:  # feedparser has ways of its own with odd years
+        return None
     try:
         stamp = datetime(int(year), _MONTHS[mon], int(day), int(hh), int(mm), int(ss), tzinfo=UTC)
     except ValueError:
@@ -163,10 +165,20 @@ def _fast_date(value: str) -> datetime | None:
     return stamp
 
 
+_C1 = re.compile("[\x80-\x9f]")
+# Non-ASCII whitespace in a link: str.strip() and feedparser disagree about it.
+_ODD_SPACE = re.compile(r"[^\S\x00-\x7f]")
+# Content types feedparser parses as XML (others go to its loose parser).
+_XML_TYPES = re.compile(r"(?:application|text)/xml|application/[\w.+-]+\+xml", re.I)
+
+
 def _plain(value: str) -> bool:
-    """Text feedparser passes through unchanged (no latin-1/UTF-8 repair, no entity games)."""
+    """Text feedparser passes through unchanged (no latin-1/UTF-8 repair, no entity games, no
+    C1 controls, which it reads as windows-1252)."""
     if value.isascii():
         return True
+    if _C1.search(value):
+        return False
     try:
         value.encode("iso-8859-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
@@ -197,15 +209,20 @@ def _language(meta: Mapping[str, str], hdrs: Mapping[str, str]) -> str | None:
 def _utf8_xml(
     body: bytes,
     headers: Mapping[str, str],
+    url: str,
     start_ok: Callable[[bytes], bool],
     unsafe: tuple[bytes, ...] = _UNSAFE,
 ) -> tuple[Any, dict[str, str]] | None:
-    """The parsed root of a plain UTF-8 XML document whose first element passes
-    ``start_ok`` (given the bytes from its start tag on) and that contains none of
-    ``unsafe``, and the lower-cased headers."""
+    """The parsed root of a plain UTF-8 XML document served as XML from ``url`` itself whose
+    first element passes ``start_ok`` (given the bytes from its start tag on) and that
+    contains none of ``unsafe``, and the lower-cased headers."""
     hdrs = {k.lower(): v for k, v in headers.items()}
     ctype = hdrs.get("content-type", "")
     if "charset" in ctype.lower() and not re.search(r"charset=[\"']?utf-?8\b", ctype, re.I):
+        return None
+    if ctype.strip() and not _XML_TYPES.fullmatch(ctype.split(";")[0].strip()):
+        return None
+    if hdrs.get("content-location", url) != url:  # feedparser resolves against it
         return None
     start = body[3:] if body.startswith(b"\xef\xbb\xbf") else body  # a UTF-8 BOM
     if start.startswith(b"<?xml"):
@@ -234,7 +251,7 @@ def _rss_start(rest: bytes) -> bool:
 
 def fast_rss(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed | None:
     """Plain RSS 2.0 read with lxml, or ``None`` (use feedparser)."""
-    read = _utf8_xml(body, headers, _rss_start)
+    read = _utf8_xml(body, headers, url, _rss_start)
     if read is None:
         return None
     root, hdrs = read
@@ -260,6 +277,8 @@ def fast_rss(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed | 
         if tag != "item":
             if tag in meta or len(child):
                 return None
+            if tag == "link" and _ODD_SPACE.search(child.text or ""):
+                return None
             meta[tag] = (child.text or "").strip()
             continue
         fields: dict[str, str] = {}
@@ -280,6 +299,8 @@ def fast_rss(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed | 
                 return None
             if el.attrib and (el.tag != "guid" or set(el.attrib) != {"isPermaLink"}):
                 return None
+            if el.tag == "link" and _ODD_SPACE.search(el.text or ""):
+                return None  # (checked before strip(), which removes it)
             fields[el.tag] = (el.text or "").strip()
             if el.tag == "guid" and el.get("isPermaLink", "true") == "true":
                 fields["permalink"] = "1"

@@ -407,3 +407,60 @@ def test_review5_cases_read_like_feedparser() -> None:
 def test_review5_cases_are_left_to_feedparser(body: bytes) -> None:
     assert _fast_rss(body, {}, BASE) is None and fast_atom(body, {}, BASE) is None
     parse_feed(body, {}, BASE)
+
+
+def _item(inner: str) -> bytes:
+    return f'<rss version="2.0"><channel><item>{inner}</item></channel></rss>'.encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "headers"),
+    [
+        (
+            _item("<link>https://x.example/1</link><pubDate>01 Jan 0001 00:00:00 +0100</pubDate>"),
+            {},
+        ),
+        (
+            _item("<link>https://x.example/1</link><pubDate>31 Dec 9999 23:00:00 -0500</pubDate>"),
+            {},
+        ),
+        (
+            ATOM.replace(
+                b"<updated>2026-11-02</updated>", b"<updated>9999-12-31T23:00:00-05:00</updated>"
+            ),
+            {},
+        ),
+        (_item("<title>&#128;</title><link>https://x.example/1</link>"), {}),  # feedparser: euro
+        (
+            _item("<link>https://x.example/1</link>"),
+            {"Content-Location": "https://other.example/d/"},
+        ),
+        (_item("<link>https://x.example/1</link>"), {"Content-Type": "text/plain"}),
+        (_item("<link> \u00a0x\u3000 </link>"), {}),
+        (
+            ATOM.replace(b"<id>tag:lab.example,2026:feed</id>", "<id>/\u00c3\u00a9</id>".encode()),
+            {},
+        ),
+        (ATOM.replace(b"href='https://lab.example/p/2'", b"href='/p '"), {}),
+    ],
+    ids=[
+        "year-1",
+        "year-9999",
+        "atom-year-9999",
+        "c1",
+        "content-location",
+        "text-plain",
+        "odd-space-link",
+        "atom-id-mojibake",
+        "atom-href-space",
+    ],
+)
+def test_review5_fuzzing_cases_are_left_to_feedparser(body: bytes, headers: dict[str, str]) -> None:
+    assert _fast_rss(body, headers, BASE) is None and fast_atom(body, headers, BASE) is None
+    parse_feed(body, headers, BASE)
+
+
+def test_an_xml_content_type_still_takes_the_fast_path() -> None:
+    for ctype in ("application/rss+xml", "text/xml; charset=utf-8", "application/xml"):
+        assert _same(_rss(PLAIN_ITEMS), {"Content-Type": ctype})
+    assert _same(_rss(PLAIN_ITEMS), {"Content-Location": BASE})
