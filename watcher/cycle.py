@@ -65,7 +65,7 @@ async def run_cycle(
     from watcher.alerts.deliver import deliver_due
     from watcher.pipeline import Poller
 
-    async with Poller(config, store, ruleset, client=client) as poller:
+    async with Poller(config, store, ruleset, client=client, sources=sources) as poller:
         report = await poller.poll(now, sources)
     delivery = await deliver_due(store, config, clock() if clock else now, client=client)
     # The poll leaves its new articles queued for the search index; bring it up to date once

@@ -262,9 +262,13 @@ class Poller:
         workers: int | None = None,
         fetcher: Fetcher | None = None,
         backend: Backend = "auto",
+        sources: Sequence[SourceConfig] | None = None,
     ) -> None:
         self.config = config
         self._backend = backend  # the HTTP transport of a client the poller makes itself
+        # the sources it is expected to poll (all configured ones when None): decides whether
+        # the pool starts up front (see __aenter__)
+        self._expected = list(config.sources if sources is None else sources)
         self.store = store
         self.ruleset = ruleset
         self._client = client
@@ -316,7 +320,7 @@ class Poller:
             states = {s.name: s for s in self.store.list_sources()}
         except Exception:  # the poll itself will report a store problem
             return False
-        for source in self.config.sources:
+        for source in self._expected:
             state = states.get(source.name)
             if state is None or (not state.retired and not (state.etag or state.last_modified)):
                 return True

@@ -115,3 +115,32 @@ async def test_closing_while_the_pool_starts_stops_it(
         assert len(started) == 1 and _alive(started[0]) == []
     finally:
         store.close()
+
+
+async def test_polling_one_source_with_validators_starts_no_pool_up_front(
+    http_server: LocalHTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`watcher poll --source X`: only X decides, not another source never polled yet."""
+    started = _spy_pools(monkeypatch)
+    http_server.routes["/f.xml"] = Route(
+        rss([("A story", "https://n.example/a", "text")]), content_type="application/rss+xml"
+    )
+    known = {"name": "f", "url": http_server.url("/f.xml"), "fulltext": False}
+    fresh = {"name": "g", "url": "http://127.0.0.1:9/g.xml", "fulltext": False}
+    cfg = make_config(tmp_path, [known, fresh])
+    store = open_store(tmp_path / "watcher.db")
+    try:
+        [f, _] = cfg.sources
+        async with Poller(cfg, store, KeywordRules({"x": "story"}), workers=1) as poller:
+            await poller.poll(NOW, [f])  # f now has its validators
+        started.clear()
+        async with Poller(
+            cfg, store, KeywordRules({"x": "story"}), workers=1, sources=[f]
+        ) as poller:
+            assert poller._pool_start is None  # g has none, but is not polled here
+            report = await poller.poll(NOW, [f])
+        assert report.sources[0].status == "not_modified" and started == []
+        async with Poller(cfg, store, KeywordRules({"x": "story"}), workers=1) as poller:
+            assert poller._pool_start is not None  # all sources: g will answer with a body
+    finally:
+        store.close()
