@@ -1,6 +1,6 @@
 """The fast path for plain Atom 1.0: read with lxml what feedparser would read the same way.
 
-The same rules as :mod:`watcher.fast_rss`: UTF-8, no DTD, no ``xml:base``/``xml:lang``, the
+The same rules as :mod:`watcher.fast_rss` (shared in :mod:`watcher.fast_xml`): UTF-8, no DTD, no ``xml:base``/``xml:lang``, the
 Atom namespace as the default one, known elements only (plus extension elements that cannot
 change what feedparser reports), text or HTML content (not XHTML, not ``src``), one alternate
 HTML link per entry, one author with a name, strict RFC 3339 dates. Anything else returns
@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
 
-from watcher.fast_rss import _SKIPPED_ITEM_TAGS, _language, _plain, _resolve, _utf8_xml
+from watcher.fast_xml import SKIPPED_ITEM_TAGS, feed_language, plain, read_xml, resolve, text_of
 from watcher.feeds import FeedItem, ParsedFeed, html_to_text
 
 __all__ = ["fast_atom"]
@@ -29,7 +29,7 @@ _SKIPPED_FEED_TAGS = frozenset(
     _NS + name
     for name in ("updated", "subtitle", "generator", "icon", "logo", "rights", "category")
 )
-_SKIPPED_ENTRY_TAGS = _SKIPPED_ITEM_TAGS | {_NS + "category", _NS + "rights"}
+_SKIPPED_ENTRY_TAGS = SKIPPED_ITEM_TAGS | {_NS + "category", _NS + "rights"}
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _RFC3339 = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)(?:T(\d\d):(\d\d):(\d\d)(?:\.\d{1,9})?(Z|[+-]\d\d:\d\d))?", re.A
@@ -64,7 +64,7 @@ def _text(el: Any) -> str | None:
         return None
     if el.get("type", "text") not in ("text", "html"):
         return None
-    return (el.text or "").strip()
+    return text_of(el, el.tag.rpartition("}")[2])
 
 
 _LINK_ATTRIBUTES = frozenset({"href", "rel", "type", "title", "hreflang", "length"})
@@ -76,7 +76,7 @@ def _alternate(el: Any) -> str | None:
     href = el.get("href")
     if len(el) or not href or href != href.strip() or set(el.attrib) - _LINK_ATTRIBUTES:
         return None  # (parse_feed strips feedparser's link; an odd one is left to it)
-    if not _plain(href):
+    if not plain(href):
         return None
     rel = el.get("rel", "alternate")
     if rel != "alternate":
@@ -96,7 +96,10 @@ def _author(el: Any) -> str | None:
             return None
         if (c.tail or "").strip():
             return None  # text between the parts: feedparser reads it as the author
-        parts[c.tag] = (c.text or "").strip()
+        part = text_of(c, "author")
+        if part is None:
+            return None
+        parts[c.tag] = part
     if el.attrib or (el.text or "").strip():
         return None
     name, email = parts.get(_NS + "name"), parts.get(_NS + "email")
@@ -109,7 +112,7 @@ def fast_atom(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed |
     """Plain Atom 1.0 read with lxml, or ``None`` (use feedparser)."""
     # xml:base is checked element by element (below): only text constructs may carry it
     unsafe = (b"<!DOCTYPE", b"<!ENTITY", b"xml:lang")
-    read = _utf8_xml(body, headers, url, lambda rest: _FEED_START.match(rest) is not None, unsafe)
+    read = read_xml(body, headers, url, lambda rest: _FEED_START.match(rest) is not None, unsafe)
     if read is None:
         return None
     root, hdrs = read
@@ -146,9 +149,9 @@ def fast_atom(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed |
             raw.append(fields)
         else:
             return None
-    if (title is not None and not _plain(title)) or (feed_id is not None and not _plain(feed_id)):
+    if (title is not None and not plain(title)) or (feed_id is not None and not plain(feed_id)):
         return None
-    lang = _language({}, hdrs)
+    lang = feed_language({}, hdrs)
     items: list[FeedItem] = []
     for fields in raw:
         published = _date(fields["published"]) if "published" in fields else None
@@ -166,7 +169,7 @@ def fast_atom(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed |
         items.append(
             FeedItem(
                 guid=urljoin(url, guid) if guid else None,  # feedparser resolves ids too
-                url=_resolve(url, fields["link"]),
+                url=resolve(url, fields["link"]),
                 title=html_to_text(fields.get("title")),
                 summary=summary,
                 content=content,
@@ -215,7 +218,7 @@ def _entry(entry: Any) -> dict[str, str] | None:
         if value is None:
             return None
         fields[key] = value
-    if not fields.get("link") or not all(map(_plain, fields.values())):
+    if not fields.get("link") or not all(map(plain, fields.values())):
         return None
     return fields
 
@@ -223,4 +226,4 @@ def _entry(entry: Any) -> dict[str, str] | None:
 def _bare(el: Any) -> str | None:
     if len(el) or el.attrib:
         return None
-    return (el.text or "").strip()
+    return text_of(el, "id")  # id, published, updated: no normalising

@@ -4,19 +4,20 @@ feedparser costs 4 ms for a 20-item feed and ~25 ms for a typical news feed. A f
 surprises is read with lxml instead: UTF-8, no DTD, namespaces declared on ``<rss>`` only,
 known elements only (plus extension elements that cannot change the title, link, text, dates
 or author feedparser reports: Media RSS attachments, enclosures, comment counts and links,
-syndication hints), no attributes but ``guid/@isPermaLink``, strict RFC 822 dates, no text
-feedparser would re-decode. Anything else returns ``None`` and goes to feedparser.
+syndication hints, the feed image), no attributes on the elements read but
+``guid/@isPermaLink``, strict RFC 822 dates, no text feedparser would re-decode. The checks
+both fast paths share are in :mod:`watcher.fast_xml`. Anything else returns ``None`` and goes to feedparser.
 ``tests/fetch/test_fast_feeds.py`` checks that both give the same items on every corpus feed
 the fast path accepts, on invented feeds and on generated ones."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from urllib.parse import urljoin
 
+from watcher.fast_xml import SKIPPED_ITEM_TAGS, feed_language, plain, read_xml, resolve, text_of
 from watcher.feeds import FeedItem, ParsedFeed, _ttl, html_to_text
 
 __all__ = ["fast_rss"]
@@ -50,47 +51,12 @@ _MONTHS = {
         ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
     )
 }
-_UNSAFE = (b"<!DOCTYPE", b"<!ENTITY", b"xml:base", b"xml:lang")
 _ATOM_LINK = "{http://www.w3.org/2005/Atom}link"
 _DC_CREATOR = "{http://purl.org/dc/elements/1.1/}creator"
 _AUTHOR_TAGS = frozenset({_DC_CREATOR, "author"})  # feedparser reads both as the author
 _CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
 _IGNORED_ITEM_TAGS = frozenset({"category", "comments"})
-_MEDIA = ("http://search.yahoo.com/mrss/", "http://search.yahoo.com/mrss")
-_SLASH = "http://purl.org/rss/1.0/modules/slash/"
-_WFW = "http://wellformedweb.org/CommentAPI/"
 _SY = "http://purl.org/rss/1.0/modules/syndication/"
-# Item elements feedparser keeps apart from the title, link, text, dates and author read here:
-# skipped with everything inside them (attributes and all). Media RSS's title and description
-# are not among them: feedparser takes those as the item's own.
-_SKIPPED_ITEM_TAGS = frozenset(
-    {
-        "enclosure",
-        *(
-            f"{{{ns}}}{name}"
-            for ns in _MEDIA
-            for name in (
-                "content",
-                "thumbnail",
-                "credit",
-                "rating",
-                "restriction",
-                "license",
-                "player",
-                "category",
-                "keywords",
-                "group",
-                "copyright",
-                "hash",
-                "embed",
-            )
-        ),
-        *(f"{{{_SLASH}}}{name}" for name in ("comments", "section", "department", "hit_parade")),
-        *(f"{{{_WFW}}}{name}" for name in ("commentRss", "commentRSS", "comment")),
-        "{http://purl.org/dc/elements/1.1/}subject",  # a tag, like <category>
-        "{com-wordpress:feed-additions:1}post-id",
-    }
-)
 # Channel elements skipped too (the feed's image, publishing hints, ...), each with the only
 # children it may have, none of them with children or attributes of its own: anything else in
 # there can reach feedparser's feed title or items (an unknown element inside <image> ends
@@ -110,6 +76,8 @@ _SY_META = {
     f"{{{_SY}}}updatePeriod": "sy_updateperiod",
     f"{{{_SY}}}updateFrequency": "sy_updatefrequency",
 }
+# Non-ASCII whitespace in a link: str.strip() and feedparser disagree about it.
+_ODD_SPACE = re.compile(r"[^\S\x00-\x7f]")
 # feedparser rewrites "&name;" in a link's text ("&amp;" -> "&", "&lt;" -> "&lt"): such links
 # are left to it.
 _ENTITY_LIKE = re.compile(r"&[A-Za-z0-9_]+;")
@@ -118,31 +86,10 @@ _NS_OK = {
     "dc": "http://purl.org/dc/elements/1.1/",
     "content": "http://purl.org/rss/1.0/modules/content/",
 }
-_PROLOG_OK = re.compile(
-    rb"""<\?xml version=["']1\.0["'](?:\s+encoding=["']utf-8["'])?"""
-    rb"""(?:\s+standalone=["'](?:yes|no)["'])?\s*\?>\s*""",
-    re.I,
-)
 # The <rss> start tag: its attributes are version="2.0" and namespace prefixes, in any order
 # (a default namespace would move every element out of RSS).
 _RSS_TAG = re.compile(rb"""<rss((?:\s+[\w:.-]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*>""")
 _RSS_ATTR = re.compile(rb"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-
-
-# An absolute http(s) URL that urljoin would return unchanged: lowercase scheme, a host, and a
-# path and query with no parameters (";"), fragment, whitespace or empty "?" to normalise.
-_ABSOLUTE = re.compile(
-    r"https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[A-Za-z0-9\-._~/:@!$&'()*+,=%]*)?"
-    r"(?:\?[A-Za-z0-9\-._~/:@!$&'()*+,=%?]+)?"
-)
-
-
-def _resolve(base: str, link: str) -> str:
-    """``urljoin(base, link)``, without parsing a link that is already absolute and plain
-    (feed links nearly always are: ~6 us saved per link)."""
-    if _ABSOLUTE.fullmatch(link):
-        return link
-    return urljoin(base, link)
 
 
 def _fast_date(value: str) -> datetime | None:
@@ -165,27 +112,6 @@ def _fast_date(value: str) -> datetime | None:
     return stamp
 
 
-_C1 = re.compile("[\x80-\x9f]")
-# Non-ASCII whitespace in a link: str.strip() and feedparser disagree about it.
-_ODD_SPACE = re.compile(r"[^\S\x00-\x7f]")
-# Content types feedparser parses as XML (others go to its loose parser).
-_XML_TYPES = re.compile(r"(?:application|text)/xml|application/[\w.+-]+\+xml", re.I)
-
-
-def _plain(value: str) -> bool:
-    """Text feedparser passes through unchanged (no latin-1/UTF-8 repair, no entity games, no
-    C1 controls, which it reads as windows-1252)."""
-    if value.isascii():
-        return True
-    if _C1.search(value):
-        return False
-    try:
-        value.encode("iso-8859-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return True
-    return False
-
-
 def _plain_rss_attributes(attrs: bytes) -> bool:
     version = [m for m in _RSS_ATTR.finditer(attrs) if m.group(1) == b"version"]
     others = [m.group(1) for m in _RSS_ATTR.finditer(attrs) if m.group(1) != b"version"]
@@ -196,54 +122,6 @@ def _plain_rss_attributes(attrs: bytes) -> bool:
     )
 
 
-def _language(meta: Mapping[str, str], hdrs: Mapping[str, str]) -> str | None:
-    """The feed's language as parse_feed gets it from feedparser: a <language> element, else
-    the Content-Language header (feedparser writes its "_" as "-" at the root element; an
-    empty element leaves parse_feed the header as it came)."""
-    header = hdrs.get("content-language")
-    if "language" in meta:
-        return meta["language"] or header or None
-    return header.replace("_", "-") if header else None
-
-
-def _utf8_xml(
-    body: bytes,
-    headers: Mapping[str, str],
-    url: str,
-    start_ok: Callable[[bytes], bool],
-    unsafe: tuple[bytes, ...] = _UNSAFE,
-) -> tuple[Any, dict[str, str]] | None:
-    """The parsed root of a plain UTF-8 XML document served as XML from ``url`` itself whose
-    first element passes ``start_ok`` (given the bytes from its start tag on) and that
-    contains none of ``unsafe``, and the lower-cased headers."""
-    hdrs = {k.lower(): v for k, v in headers.items()}
-    ctype = hdrs.get("content-type", "")
-    if "charset" in ctype.lower() and not re.search(r"charset=[\"']?utf-?8\b", ctype, re.I):
-        return None
-    if ctype.strip() and not _XML_TYPES.fullmatch(ctype.split(";")[0].strip()):
-        return None
-    if hdrs.get("content-location", url) != url:  # feedparser resolves against it
-        return None
-    start = body[3:] if body.startswith(b"\xef\xbb\xbf") else body  # a UTF-8 BOM
-    if start.startswith(b"<?xml"):
-        m = _PROLOG_OK.match(start)
-        if m is None:
-            return None
-        rest = start[m.end() :]
-    else:
-        rest = start.lstrip()
-    if not start_ok(rest) or any(u in body for u in unsafe):
-        return None
-    try:
-        body.decode("utf-8")
-        from lxml import etree
-
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-        return etree.fromstring(body, parser), hdrs
-    except Exception:  # not UTF-8 or not well-formed: feedparser decides
-        return None
-
-
 def _rss_start(rest: bytes) -> bool:
     rss = _RSS_TAG.match(rest)
     return rss is not None and _plain_rss_attributes(rss.group(1))
@@ -251,7 +129,7 @@ def _rss_start(rest: bytes) -> bool:
 
 def fast_rss(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed | None:
     """Plain RSS 2.0 read with lxml, or ``None`` (use feedparser)."""
-    read = _utf8_xml(body, headers, url, _rss_start)
+    read = read_xml(body, headers, url, _rss_start)
     if read is None:
         return None
     root, hdrs = read
@@ -279,21 +157,30 @@ def fast_rss(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed | 
                 return None
             if tag == "link" and _ODD_SPACE.search(child.text or ""):
                 return None
-            meta[tag] = (child.text or "").strip()
+            value = text_of(child, tag)
+            if value is None:
+                return None
+            meta[tag] = value
             continue
         fields: dict[str, str] = {}
         for el in child:
             if el.tag in _AUTHOR_TAGS and "author" not in fields and not el.attrib and not len(el):
-                fields["author"] = (el.text or "").strip()
+                author = text_of(el, "author")
+                if author is None:
+                    return None
+                fields["author"] = author
                 continue
             if el.tag in _IGNORED_ITEM_TAGS and not len(el):
                 continue
-            if el.tag in _SKIPPED_ITEM_TAGS:
-                if any(d.tag not in _SKIPPED_ITEM_TAGS for d in el.iterdescendants()):
+            if el.tag in SKIPPED_ITEM_TAGS:
+                if any(d.tag not in SKIPPED_ITEM_TAGS for d in el.iterdescendants()):
                     return None  # e.g. a media:title inside media:content
                 continue
             if el.tag == _CONTENT and "content" not in fields and not el.attrib and not len(el):
-                fields["content"] = (el.text or "").strip()
+                content = text_of(el, "content")
+                if content is None:
+                    return None
+                fields["content"] = content
                 continue
             if el.tag not in _ITEM_TAGS or el.tag in fields or len(el):
                 return None
@@ -301,19 +188,22 @@ def fast_rss(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed | 
                 return None
             if el.tag == "link" and _ODD_SPACE.search(el.text or ""):
                 return None  # (checked before strip(), which removes it)
-            fields[el.tag] = (el.text or "").strip()
+            value = text_of(el, el.tag)
+            if value is None:
+                return None
+            fields[el.tag] = value
             if el.tag == "guid" and el.get("isPermaLink", "true") == "true":
                 fields["permalink"] = "1"
         if (
             not fields.get("link")
             or _ENTITY_LIKE.search(fields["link"])
-            or not all(map(_plain, fields.values()))
+            or not all(map(plain, fields.values()))
         ):
             return None
         raw.append(fields)
-    if not all(map(_plain, meta.values())):
+    if not all(map(plain, meta.values())):
         return None
-    lang = _language(meta, hdrs)
+    lang = feed_language(meta, hdrs)
     items: list[FeedItem] = []
     for fields in raw:
         published = _fast_date(fields["pubDate"]) if "pubDate" in fields else None
@@ -321,7 +211,7 @@ def fast_rss(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed | 
             return None
         guid = fields.get("guid") or None
         if guid and "permalink" in fields:
-            guid = _resolve(url, guid)  # feedparser resolves permalink GUIDs
+            guid = resolve(url, guid)  # feedparser resolves permalink GUIDs
         content = html_to_text(fields.get("content"))
         # without a description feedparser gives content:encoded as the summary too
         summary = html_to_text(fields.get("description", fields.get("content")))
@@ -330,7 +220,7 @@ def fast_rss(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed | 
         items.append(
             FeedItem(
                 guid=guid,
-                url=_resolve(url, fields["link"]),
+                url=resolve(url, fields["link"]),
                 title=html_to_text(fields.get("title")),
                 summary=summary,
                 content=content,

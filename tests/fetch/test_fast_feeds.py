@@ -318,7 +318,8 @@ def test_link_resolution_shortcut_equals_urljoin(
     """Links already absolute and plain skip urljoin; the result must be urljoin's."""
     from urllib.parse import urljoin
 
-    from watcher.fast_rss import _ABSOLUTE, _resolve
+    from watcher.fast_xml import ABSOLUTE as _ABSOLUTE
+    from watcher.fast_xml import resolve as _resolve
 
     def outcome(join: Callable[[str, str], str]) -> str:
         try:
@@ -464,3 +465,13 @@ def test_an_xml_content_type_still_takes_the_fast_path() -> None:
     for ctype in ("application/rss+xml", "text/xml; charset=utf-8", "application/xml"):
         assert _same(_rss(PLAIN_ITEMS), {"Content-Type": ctype})
     assert _same(_rss(PLAIN_ITEMS), {"Content-Location": BASE})
+
+
+def test_non_ascii_space_around_a_field_not_normalised_is_left_to_feedparser() -> None:
+    """feedparser keeps a line separator around <language> that str.strip() would remove."""
+    body = _rss(PLAIN_ITEMS, "<language>\u2028en\u2029</language>")
+    assert _fast_rss(body, {}, BASE) is None
+    spaced_title = _rss(
+        "<item><title>\u00a0Nbsp title\u00a0</title><link>https://x/1</link></item>"
+    )
+    assert _same(spaced_title, {})  # titles are normalised by html_to_text either way
