@@ -141,7 +141,7 @@ def _pool(workers: int, rules_blob: bytes | None, pages: bool = True) -> Process
 
 
 @dataclass
-class _Item:
+class Candidate:
     """A candidate article from any kind of source."""
 
     url: str | None
@@ -167,7 +167,7 @@ class _Item:
         return self.language or source.language or guess_language(self.feed_text)
 
     @classmethod
-    def from_feed(cls, it: FeedItem, prepared: Prepared | None = None) -> _Item:
+    def from_feed(cls, it: FeedItem, prepared: Prepared | None = None) -> Candidate:
         return cls(
             it.url,
             it.guid,
@@ -213,7 +213,9 @@ def retry_left(attempts: int, first_failed: datetime, now: datetime) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class _PageFailure:
+class PageFailure:
+    """An article page that could not be fetched; ``temporary``: a later poll may succeed."""
+
     reason: str
     temporary: bool
 
@@ -234,7 +236,9 @@ _PERMANENT_REASONS = (
 
 
 @dataclass
-class _Counts:
+class PollCounts:
+    """What polling one source did, for its report (filled by the pipeline and revisions)."""
+
     new: int = 0
     matched: int = 0
     alerts: int = 0
@@ -452,11 +456,11 @@ class Poller:
         if doc.not_modified:
             hints = PollHints(0, None, doc.max_age() or prev.min_interval, prev.observed)
             return self._finish(
-                source, doc, now, started, "not_modified", hints, new_url, 0, _Counts()
+                source, doc, now, started, "not_modified", hints, new_url, 0, PollCounts()
             )
         try:
             match_as = None if source.fetches_pages else (source.name, source.language)
-            parsed = await self._run(
+            parsed = await self.run_job(
                 parse_job, source.kind, doc.body, dict(doc.headers), doc.url, match_as
             )
         except ParseError as exc:
@@ -470,10 +474,10 @@ class Poller:
 
     async def _items(
         self, source: SourceConfig, parsed: Any, doc: FetchedDoc
-    ) -> tuple[list[_Item], float | None]:
+    ) -> tuple[list[Candidate], float | None]:
         if isinstance(parsed, PreparedFeed):
             return [
-                _Item.from_feed(i, prep)
+                Candidate.from_feed(i, prep)
                 for i, prep in zip(parsed.feed.items, parsed.prepared, strict=False)
             ], parsed.feed.ttl
         from watcher.discovery import Link, Sitemap
@@ -493,7 +497,7 @@ class Poller:
                     break
             entries.sort(key=lambda e: e.lastmod.timestamp() if e.lastmod else 0.0, reverse=True)
             return [
-                _Item(
+                Candidate(
                     e.url,
                     None,
                     e.title,
@@ -504,17 +508,22 @@ class Poller:
                 for e in entries[:MAX_ITEMS_PER_SOURCE]
             ], None
         links: list[Link] = parsed
-        return [_Item(link.url, None, link.title) for link in links[:MAX_ITEMS_PER_SOURCE]], None
+        return [
+            Candidate(link.url, None, link.title) for link in links[:MAX_ITEMS_PER_SOURCE]
+        ], None
 
     async def _child_sitemap(self, source: SourceConfig, url: str) -> Any:
         try:
             doc = await self.fetcher.fetch(url, check_robots=True)  # type: ignore[union-attr]
-            return await self._run(parse_job, "sitemap", doc.body, {}, doc.url)
+            return await self.run_job(parse_job, "sitemap", doc.body, {}, doc.url)
         except (FetchError, ParseError) as exc:
             log.info("source %s: child sitemap %s skipped: %s", source.name, url, exc)
             return None
 
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+    async def run_job(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a job of :mod:`watcher.jobs` in the worker pool (in a thread when the poller has
+        no workers). A worker failure becomes a ParseError (for parse_job) or an
+        ExtractionError."""
         loop = asyncio.get_running_loop()
         used: Executor | None = None
         try:
@@ -554,9 +563,9 @@ class Poller:
 
     # -- articles ----------------------------------------------------------------------------
     async def _store_items(
-        self, source: SourceConfig, items: list[_Item], now: datetime
-    ) -> _Counts:
-        counts = _Counts()
+        self, source: SourceConfig, items: list[Candidate], now: datetime
+    ) -> PollCounts:
+        counts = PollCounts()
         mutes = self.store.active_mutes(now)
         source_muted = any(m.kind == "source" and m.target == source.name for m in mutes)
         muted_rules = {m.target for m in mutes if m.kind == "rule"}
@@ -583,7 +592,7 @@ class Poller:
             return counts
         missing = [i for i, m in enumerate(found) if m is None]
         if missing:  # not matched by the parse job: pages, sitemaps, thread mode
-            matched = await self._match([ready[i][1] for i in missing])
+            matched = await self.match_documents([ready[i][1] for i in missing])
             for i, m in zip(missing, matched, strict=True):
                 found[i] = list(m)
         all_matches: list[Sequence[RuleMatch]] = [m or [] for m in found]
@@ -593,12 +602,12 @@ class Poller:
         return counts
 
     def _unknown_items(
-        self, source: SourceConfig, items: list[_Item], now: datetime
-    ) -> tuple[list[tuple[_Item, str | None]], list[tuple[_Item, int]]]:
+        self, source: SourceConfig, items: list[Candidate], now: datetime
+    ) -> tuple[list[tuple[Candidate, str | None]], list[tuple[Candidate, int]]]:
         """Items not stored yet (one batched lookup); a known one only gains this source. Also
         returns the known items that state a modification time (revision candidates)."""
         seen: set[str] = set()
-        fresh: list[tuple[_Item, str | None]] = []
+        fresh: list[tuple[Candidate, str | None]] = []
         for item in items:
             if item.prepared is not None:
                 canon = item.prepared.canonical_url
@@ -630,7 +639,7 @@ class Poller:
         now: datetime,
         source_muted: bool,
         muted_rules: set[str],
-        counts: _Counts,
+        counts: PollCounts,
     ) -> None:
         """Store one source's new articles in one transaction."""
         from watcher.alerts.routing import route  # not needed by a poll with nothing new
@@ -650,11 +659,11 @@ class Poller:
                 counts.matched += 1 if item[1] else 0
                 counts.alerts += len(outcome.alert_ids)
 
-    async def _match(self, docs: list[Document]) -> list[Sequence[RuleMatch]]:
+    async def match_documents(self, docs: list[Document]) -> list[Sequence[RuleMatch]]:
         """Match a batch of documents, in the pool when the ruleset could be shipped there."""
         if self._workers > 0 and self._remote_rules:
             try:
-                return await self._run(match_job, docs)
+                return await self.run_job(match_job, docs)
             except ExtractionError as exc:
                 log.warning("matching in the worker pool failed (%s); matching here", exc)
         return [self.ruleset.match(d) for d in docs]
@@ -662,8 +671,8 @@ class Poller:
     async def _prepare_chunk(
         self,
         source: SourceConfig,
-        chunk: list[tuple[_Item, str | None]],
-        counts: _Counts,
+        chunk: list[tuple[Candidate, str | None]],
+        counts: PollCounts,
         now: datetime,
     ) -> list[tuple[NewArticle, Document] | None]:
         """Fetch a few pages concurrently, extract them in ONE pool job (few round trips keep
@@ -681,7 +690,7 @@ class Poller:
             results: list[ExtractedArticle | str] = []
             if pages:
                 try:
-                    results = await self._run(extract_many_job, pages)
+                    results = await self.run_job(extract_many_job, pages)
                 except ExtractionError as exc:
                     results = [str(exc)] * len(pages)
         out: list[tuple[NewArticle, Document] | None] = []
@@ -702,15 +711,15 @@ class Poller:
                 out.append(self._build(source, item, canon, None, reason, item.url, counts))
         return out
 
-    async def _fetch_page(self, item: _Item) -> FetchedDoc | _PageFailure | None:
+    async def _fetch_page(self, item: Candidate) -> FetchedDoc | PageFailure | None:
         if not item.url:
             return None
         try:
             return await self.fetcher.fetch(item.url, check_robots=True)  # type: ignore[union-attr]
         except FetchError as exc:
-            return _PageFailure(str(exc), self._temporary(exc))
+            return PageFailure(str(exc), self.is_temporary(exc))
 
-    def _temporary(self, exc: FetchError) -> bool:
+    def is_temporary(self, exc: FetchError) -> bool:
         """Might a later attempt fetch this page? (timeouts, refused connections, 429, 5xx,
         a host blocked by its Retry-After, an unreachable robots.txt)"""
         if exc.permanent:
@@ -738,19 +747,19 @@ class Poller:
 
     async def _hold_temporary(
         self,
-        chunk: list[tuple[_Item, str | None]],
-        fetched: list[FetchedDoc | _PageFailure | None],
-        counts: _Counts,
+        chunk: list[tuple[Candidate, str | None]],
+        fetched: list[FetchedDoc | PageFailure | None],
+        counts: PollCounts,
         now: datetime,
-    ) -> list[FetchedDoc | _PageFailure | _Held | None]:
+    ) -> list[FetchedDoc | PageFailure | _Held | None]:
         """Replace temporary failures still worth retrying by ``_HELD`` (counted in the
         store); the ones out of retries become plain failures with the attempts noted."""
         failed = [
             (i, canon or item.url or "", doc)
             for i, ((item, canon), doc) in enumerate(zip(chunk, fetched, strict=True))
-            if isinstance(doc, _PageFailure) and doc.temporary
+            if isinstance(doc, PageFailure) and doc.temporary
         ]
-        out: list[FetchedDoc | _PageFailure | _Held | None] = list(fetched)
+        out: list[FetchedDoc | PageFailure | _Held | None] = list(fetched)
         if not failed:
             return out
         seen = self.store.note_page_failures([(key, doc.reason) for _, key, doc in failed], now)
@@ -760,7 +769,7 @@ class Poller:
                 counts.held += 1
                 counts.notes.append(f"{doc.reason} (attempt {attempts}; retried next poll)")
             else:
-                out[i] = _PageFailure(
+                out[i] = PageFailure(
                     f"{doc.reason} (temporary, gave up after {attempts} attempts)", False
                 )
         return out
@@ -768,12 +777,12 @@ class Poller:
     def _build(
         self,
         source: SourceConfig,
-        item: _Item,
+        item: Candidate,
         canon: str | None,
         extracted: ExtractedArticle | None,
         note: str | None,
         final_url: str | None,
-        counts: _Counts,
+        counts: PollCounts,
         page: FetchedDoc | None = None,
     ) -> tuple[NewArticle, Document] | None:
         extraction: Literal["fulltext", "feed", "feed-fallback"] = (
@@ -839,7 +848,7 @@ class Poller:
         hints: PollHints,
         new_url: str | None,
         n_items: int,
-        counts: _Counts,
+        counts: PollCounts,
     ) -> SourceReport:
         ms = int((time.perf_counter() - started) * 1000)
         self._hints[source.name] = hints

@@ -40,7 +40,7 @@ from storage.urls import canonical_url, content_hash
 if TYPE_CHECKING:  # the poller and its item type live in the pipeline
     from watcher.config import SourceConfig
     from watcher.http import FetchedDoc
-    from watcher.pipeline import Poller, _Counts, _Item, _PageFailure
+    from watcher.pipeline import Candidate, PageFailure, PollCounts, Poller
 
 MAX_REVISITS_PER_POLL = 10
 MIN_REVISIT_GAP = timedelta(minutes=10)
@@ -53,11 +53,11 @@ _WORD = re.compile(r"\w+")
 class Revisit:
     """A stored article to revalidate, with the item that announced the change."""
 
-    item: _Item
+    item: Candidate
     state: PageState
 
 
-def stamps_every_item(items: Sequence[_Item]) -> bool:
+def stamps_every_item(items: Sequence[Candidate]) -> bool:
     """Whether the source gives all its (several) items one modification time: a generation
     time, not news about any of them."""
     stamps = {i.updated for i in items}
@@ -65,7 +65,7 @@ def stamps_every_item(items: Sequence[_Item]) -> bool:
 
 
 def due_revisits(
-    known: Sequence[tuple[_Item, int]],
+    known: Sequence[tuple[Candidate, int]],
     states: dict[int, PageState],
     now: datetime,
     *,
@@ -105,9 +105,9 @@ def _retry_key(state: PageState) -> str:
 async def revisit(
     poller: Poller,
     source: SourceConfig,
-    known: list[tuple[_Item, int]],
+    known: list[tuple[Candidate, int]],
     now: datetime,
-    counts: _Counts,
+    counts: PollCounts,
     source_muted: bool,
     muted_rules: set[str],
 ) -> None:
@@ -156,7 +156,7 @@ async def _fetch_pages(
     source: SourceConfig,
     due: list[Revisit],
     now: datetime,
-    counts: _Counts,
+    counts: PollCounts,
     checks: list[PageCheck],
     texts: list[tuple[Revisit, str, str, str | None, FetchedDoc | None]],
 ) -> None:
@@ -172,7 +172,7 @@ async def _fetch_pages(
 
     docs = await asyncio.gather(*(_fetch_again(poller, r) for r in due))
     usable: list[tuple[Revisit, FetchedDoc]] = []
-    failed: list[tuple[Revisit, _PageFailure]] = []
+    failed: list[tuple[Revisit, PageFailure]] = []
     done_keys: list[str] = []
     for r, d in zip(due, docs, strict=True):
         aid = r.state.article_id
@@ -209,7 +209,7 @@ async def _fetch_pages(
         return
     pages = [(d.body, d.url, d.content_type) for _, d in usable]
     try:
-        results = await poller._run(extract_many_job, pages)
+        results = await poller.run_job(extract_many_job, pages)
     except ExtractionError as exc:
         results = [str(exc)] * len(pages)
     for (r, d), res in zip(usable, results, strict=True):
@@ -221,10 +221,10 @@ async def _fetch_pages(
             checks.append(PageCheck(r.state.article_id, r.item.updated, d.etag, d.last_modified))
 
 
-async def _fetch_again(poller: Poller, r: Revisit) -> FetchedDoc | _PageFailure:
+async def _fetch_again(poller: Poller, r: Revisit) -> FetchedDoc | PageFailure:
     """The stored article's page, conditionally (its validators from the last fetch)."""
     from watcher.errors import FetchError
-    from watcher.pipeline import _PageFailure
+    from watcher.pipeline import PageFailure
 
     assert poller.fetcher is not None
     try:
@@ -235,7 +235,7 @@ async def _fetch_again(poller: Poller, r: Revisit) -> FetchedDoc | _PageFailure:
             check_robots=True,
         )
     except FetchError as exc:
-        return _PageFailure(str(exc), poller._temporary(exc))
+        return PageFailure(str(exc), poller.is_temporary(exc))
 
 
 async def _store_revisions(
@@ -243,7 +243,7 @@ async def _store_revisions(
     source: SourceConfig,
     changed: list[tuple[ArticleRevision, Document]],
     now: datetime,
-    counts: _Counts,
+    counts: PollCounts,
     source_muted: bool,
     muted_rules: set[str],
 ) -> None:
@@ -252,7 +252,7 @@ async def _store_revisions(
     from watcher.alerts.routing import route
     from watcher.pipeline import log
 
-    found = await poller._match([doc for _, doc in changed])
+    found = await poller.match_documents([doc for _, doc in changed])
     for (rev, _), matches in zip(changed, found, strict=True):
         ms = list(matches)
         muted = [m.rule for m in ms if source_muted or m.rule in muted_rules]

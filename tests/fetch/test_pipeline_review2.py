@@ -214,9 +214,9 @@ async def test_thread_mode_errors_become_parse_or_extraction_errors(
     cfg = make_config(tmp_path, [{"name": "f", "url": "http://127.0.0.1:9/feed"}])
     async with Poller(cfg, store, rules, workers=0) as poller:
         with pytest.raises(ExtractionError, match="TypeError: a parser bug"):
-            await poller._run(_boom)
+            await poller.run_job(_boom)
         with pytest.raises(ParseError, match="feed"):
-            await poller._run(parse_job, "feed", b"\x00\x01 not xml", {}, "http://x/")
+            await poller.run_job(parse_job, "feed", b"\x00\x01 not xml", {}, "http://x/")
 
 
 async def test_validators_the_server_stopped_sending_are_cleared(

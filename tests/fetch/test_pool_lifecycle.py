@@ -48,15 +48,15 @@ async def test_jobs_in_flight_when_a_worker_dies_get_one_fresh_pool(
     outcomes: list[str] = []
     try:
         async with Poller(cfg, store, KeywordRules({"x": "x"}), workers=2) as poller:
-            await poller._run(noop)
+            await poller.run_job(noop)
 
             async def job(fn: Any, *args: Any) -> None:
                 try:  # the first job fails with the pool; the next one must work at once
-                    await poller._run(fn, *args)
+                    await poller.run_job(fn, *args)
                     outcomes.append("ok")
                 except Exception as exc:
                     outcomes.append(type(exc.__cause__).__name__)
-                await poller._run(noop)
+                await poller.run_job(noop)
                 outcomes.append("then ok")
 
             await asyncio.gather(job(os._exit, 1), job(time.sleep, 1.0))

@@ -13,7 +13,7 @@ from storage.models import PageState
 from tests.fetch.conftest import KeywordRules, make_config
 from tests.support.servers import LocalHTTPServer, Route
 from watcher.alerts.payload import alert_json, build_content
-from watcher.pipeline import PAGE_RETRY_ATTEMPTS, Poller, _Item
+from watcher.pipeline import PAGE_RETRY_ATTEMPTS, Candidate, Poller
 from watcher.revisions import MAX_REVISITS_PER_POLL, MIN_REVISIT_GAP, due_revisits
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -181,7 +181,7 @@ def _state(aid: int, **kw: Any) -> PageState:
 
 
 def test_due_revisits_bounds() -> None:
-    items = [(_Item(f"https://x.example/{i}", updated=at(10 + i)), i) for i in range(15)]
+    items = [(Candidate(f"https://x.example/{i}", updated=at(10 + i)), i) for i in range(15)]
     states = {i: _state(i) for i in range(15)}
     due = due_revisits(items, states, at(60), uses_page=True)
     assert len(due) == MAX_REVISITS_PER_POLL
@@ -193,7 +193,7 @@ def test_due_revisits_bounds() -> None:
     assert (
         due_revisits(items[:1], {0: _state(0, item_updated=at(10))}, at(60), uses_page=True) == []
     )
-    assert due_revisits([(_Item("u", updated=at(-5)), 0)], states, at(60), uses_page=True) == []
+    assert due_revisits([(Candidate("u", updated=at(-5)), 0)], states, at(60), uses_page=True) == []
     # a feed-only source never replaces a full text with its feed text
     full = {0: _state(0, extraction="fulltext")}
     assert due_revisits(items[:1], full, at(60), uses_page=False) == []
