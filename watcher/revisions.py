@@ -27,6 +27,7 @@ Bounds, so that a revisit never becomes a loop:
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ if TYPE_CHECKING:  # the poller and its item type live in the pipeline
     from watcher.config import SourceConfig
     from watcher.http import FetchedDoc
     from watcher.pipeline import Candidate, PageFailure, PollCounts, Poller
+
+log = logging.getLogger("watcher.poll")  # the poll engine's logger
 
 MAX_REVISITS_PER_POLL = 10
 MIN_REVISIT_GAP = timedelta(minutes=10)
@@ -250,7 +253,6 @@ async def _store_revisions(
     if not changed:
         return
     from watcher.alerts.routing import route
-    from watcher.pipeline import log
 
     found = await poller.match_documents([doc for _, doc in changed])
     for (rev, _), matches in zip(changed, found, strict=True):
