@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from watcher.fast_xml import SKIPPED_ITEM_TAGS, feed_language, plain, read_xml, resolve, text_of
-from watcher.feeds import FeedItem, ParsedFeed, html_to_text
+from watcher.feeds import FeedItem, ParsedFeed, html_to_text, item_texts
 
 __all__ = ["fast_atom"]
 
@@ -161,11 +161,10 @@ def fast_atom(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed |
         ):
             return None
         guid = fields.get("id") or None
-        content = html_to_text(fields.get("content"))
         # without a summary feedparser gives the content as the summary too
-        summary = html_to_text(fields["summary"] if "summary" in fields else fields.get("content"))
-        if summary == content:
-            summary = summary[:500]
+        summary, content = item_texts(
+            fields.get("summary", fields.get("content")), fields.get("content")
+        )
         items.append(
             FeedItem(
                 guid=urljoin(url, guid) if guid else None,  # feedparser resolves ids too

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin
 
 from watcher.fast_xml import SKIPPED_ITEM_TAGS, feed_language, plain, read_xml, resolve, text_of
-from watcher.feeds import FeedItem, ParsedFeed, _ttl, html_to_text
+from watcher.feeds import FeedItem, ParsedFeed, _ttl, html_to_text, item_texts
 
 __all__ = ["fast_rss"]
 
@@ -212,11 +212,10 @@ def fast_rss(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed | 
         guid = fields.get("guid") or None
         if guid and "permalink" in fields:
             guid = resolve(url, guid)  # feedparser resolves permalink GUIDs
-        content = html_to_text(fields.get("content"))
         # without a description feedparser gives content:encoded as the summary too
-        summary = html_to_text(fields.get("description", fields.get("content")))
-        if summary == content:
-            summary = summary[:500]
+        summary, content = item_texts(
+            fields.get("description", fields.get("content")), fields.get("content")
+        )
         items.append(
             FeedItem(
                 guid=guid,

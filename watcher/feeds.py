@@ -102,6 +102,16 @@ def html_to_text(value: str | None) -> str:
     return _squash(text)
 
 
+def item_texts(summary_html: str | None, content_html: str | None) -> tuple[str, str]:
+    """An item's summary and content as plain text. A summary that only repeats the content
+    is cut to 500 characters (the full text is the content)."""
+    content = html_to_text(content_html)
+    summary = html_to_text(summary_html)
+    if summary == content:
+        summary = summary[:500]
+    return summary, content
+
+
 def _utc(struct: Any) -> datetime | None:
     if not struct:
         return None
@@ -202,12 +212,10 @@ def _parse_xml_feed(body: bytes, headers: Mapping[str, str], url: str) -> Parsed
         link = e.get("link")
         if link:
             link = urljoin(url, link.strip())
-        content = ""
-        if e.get("content"):
-            content = html_to_text("\n".join(c.get("value", "") for c in e["content"]))
-        summary = html_to_text(e.get("summary"))
-        if summary == content:
-            summary = summary[:500]
+        summary, content = item_texts(
+            e.get("summary"),
+            "\n".join(c.get("value", "") for c in e["content"]) if e.get("content") else None,
+        )
         items.append(
             FeedItem(
                 guid=(e.get("id") or None),
