@@ -76,11 +76,9 @@ _SY_META = {
     f"{{{_SY}}}updatePeriod": "sy_updateperiod",
     f"{{{_SY}}}updateFrequency": "sy_updatefrequency",
 }
-# Non-ASCII whitespace in a link: str.strip() and feedparser disagree about it.
-_ODD_SPACE = re.compile(r"[^\S\x00-\x7f]")
-# feedparser rewrites "&name;" in a link's text ("&amp;" -> "&", "&lt;" -> "&lt"): such links
-# are left to it.
-_ENTITY_LIKE = re.compile(r"&[A-Za-z0-9_]+;")
+# Link text feedparser reads otherwise: it rewrites "&name;" ("&amp;" -> "&", "&lt;" ->
+# "&lt"), and keeps non-ASCII whitespace that str.strip() removes.
+_ODD_LINK = re.compile(r"&[A-Za-z0-9_]+;|[^\S\x00-\x7f]")
 _NS_OK = {
     "atom": "http://www.w3.org/2005/Atom",
     "dc": "http://purl.org/dc/elements/1.1/",
@@ -155,7 +153,7 @@ def fast_rss(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed | 
         if tag != "item":
             if tag in meta or len(child):
                 return None
-            if tag == "link" and _ODD_SPACE.search(child.text or ""):
+            if tag == "link" and _ODD_LINK.search(child.text or ""):
                 return None
             value = text_of(child, tag)
             if value is None:
@@ -186,19 +184,15 @@ def fast_rss(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed | 
                 return None
             if el.attrib and (el.tag != "guid" or set(el.attrib) != {"isPermaLink"}):
                 return None
-            if el.tag == "link" and _ODD_SPACE.search(el.text or ""):
-                return None  # (checked before strip(), which removes it)
+            if el.tag == "link" and _ODD_LINK.search(el.text or ""):
+                return None  # (checked before strip(), which removes the spaces)
             value = text_of(el, el.tag)
             if value is None:
                 return None
             fields[el.tag] = value
             if el.tag == "guid" and el.get("isPermaLink", "true") == "true":
                 fields["permalink"] = "1"
-        if (
-            not fields.get("link")
-            or _ENTITY_LIKE.search(fields["link"])
-            or not all(map(plain, fields.values()))
-        ):
+        if not fields.get("link") or not all(map(plain, fields.values())):
             return None
         raw.append(fields)
     if not all(map(plain, meta.values())):
@@ -229,8 +223,6 @@ def fast_rss(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed | 
             )
         )
     link = meta.get("link")
-    if link and _ENTITY_LIKE.search(link):
-        return None
     return ParsedFeed(
         title=html_to_text(meta.get("title")),
         link=urljoin(url, link) if link else None,
