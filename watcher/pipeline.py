@@ -384,8 +384,8 @@ class Poller:
         todo = list(self.config.sources if sources is None else sources)
         results = await asyncio.gather(*(self.poll_source(s, now) for s in todo))
         # The search index is not updated here: new articles wait in the store's queue until
-        # the next search or the daemon's index job (~20 us each, in bulk), so a poll's alerts
-        # are not held up by it.
+        # `watcher poll` has delivered its alerts, the daemon's index job or the next search
+        # (~20 us each, in bulk), so a poll's alerts are not held up by it.
         return PollReport(list(results))
 
     async def poll_source(self, source: SourceConfig, now: datetime) -> SourceReport:
