@@ -9,13 +9,24 @@ from pathlib import Path
 
 from storage.sqlite import open_store
 from tests.support.servers import LocalHTTPServer, Route
-from watcher.config import load_config
+from watcher.config import Config, load_config
 from watcher.daemon import Daemon
 from watcher.ruleload import load_ruleset
 
 RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>http://x/</link>
 <description>d</description><item><title>Nothing to see</title><link>http://127.0.0.1:9/a</link>
 <guid>a</guid><description>plain text about gardening</description></item></channel></rss>"""
+
+
+def _config(tmp_path: Path, name: str, url: str, every: str, extra: str = "") -> Config:
+    """A config with one feed-only source (and ``extra`` TOML), SQLite in ``tmp_path``."""
+    path = tmp_path / "w.toml"
+    path.write_text(
+        f'[storage]\npath = "w.db"\n[[source]]\nname = "{name}"\nurl = "{url}"\n'
+        f'every = "{every}"\nfulltext = false\n{extra}',
+        encoding="utf-8",
+    )
+    return load_config(path)
 
 
 async def _run_until(daemon: Daemon, done, timeout: float = 45.0) -> None:  # type: ignore[no-untyped-def]
@@ -37,25 +48,8 @@ async def test_slow_source_keeps_being_polled(tmp_path: Path, http_server: Local
     http_server.routes["/slow.xml"] = Route(
         RSS, content_type="application/rss+xml", delay=1.5, etag=False
     )
-    cfg_path = tmp_path / "w.toml"
-    cfg_path.write_text(
-        f"""
-[storage]
-path = "w.db"
-[[source]]
-name = "slow"
-url = "{http_server.url("/slow.xml")}"
-every = "1s"
-fulltext = false
-[[alert]]
-name = "log"
-kind = "log"
-[fetch]
-jitter = 0.0
-""",
-        encoding="utf-8",
-    )
-    config = load_config(cfg_path)
+    extra = '[[alert]]\nname = "log"\nkind = "log"\n[fetch]\njitter = 0.0\n'
+    config = _config(tmp_path, "slow", http_server.url("/slow.xml"), "1s", extra)
     store = open_store(config.storage.path)
     try:
         daemon = Daemon(config, store, load_ruleset(config.rules), deliver_every=3600)
@@ -91,20 +85,7 @@ async def test_daemon_indexes_new_articles_for_search_between_polls(
     import sqlite3
 
     http_server.routes["/f.xml"] = Route(RSS, content_type="application/rss+xml")
-    cfg_path = tmp_path / "w.toml"
-    cfg_path.write_text(
-        f"""
-[storage]
-path = "w.db"
-[[source]]
-name = "f"
-url = "{http_server.url("/f.xml")}"
-every = "1h"
-fulltext = false
-""",
-        encoding="utf-8",
-    )
-    config = load_config(cfg_path)
+    config = _config(tmp_path, "f", http_server.url("/f.xml"), "1h")
     store = open_store(config.storage.path)
 
     def counts() -> tuple[int, int, int]:

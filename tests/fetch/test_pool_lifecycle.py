@@ -35,6 +35,14 @@ def _spy_pools(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     return started
 
 
+def _story_feed(http_server: LocalHTTPServer) -> dict[str, Any]:
+    """Source "f": a feed-only source whose one story the server serves (ETag: 304 next time)."""
+    http_server.routes["/f.xml"] = Route(
+        rss([("A story", "https://n.example/a", "text")]), content_type="application/rss+xml"
+    )
+    return {"name": "f", "url": http_server.url("/f.xml"), "fulltext": False}
+
+
 def _alive(pool: Any) -> list[int]:
     return [p.pid for p in (pool._processes or {}).values() if p.is_alive()]
 
@@ -72,11 +80,7 @@ async def test_a_poll_where_everything_answers_304_starts_no_pool(
     http_server: LocalHTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started = _spy_pools(monkeypatch)
-    http_server.routes["/f.xml"] = Route(
-        rss([("A story", "https://n.example/a", "text")]), content_type="application/rss+xml"
-    )
-    source = {"name": "f", "url": http_server.url("/f.xml"), "fulltext": False}
-    cfg = make_config(tmp_path, [source])
+    cfg = make_config(tmp_path, [_story_feed(http_server)])
     store = open_store(tmp_path / "watcher.db")
     try:
         async with Poller(cfg, store, KeywordRules({"x": "story"}), workers=1) as poller:
@@ -122,10 +126,7 @@ async def test_polling_one_source_with_validators_starts_no_pool_up_front(
 ) -> None:
     """`watcher poll --source X`: only X decides, not another source never polled yet."""
     started = _spy_pools(monkeypatch)
-    http_server.routes["/f.xml"] = Route(
-        rss([("A story", "https://n.example/a", "text")]), content_type="application/rss+xml"
-    )
-    known = {"name": "f", "url": http_server.url("/f.xml"), "fulltext": False}
+    known = _story_feed(http_server)
     fresh = {"name": "g", "url": "http://127.0.0.1:9/g.xml", "fulltext": False}
     cfg = make_config(tmp_path, [known, fresh])
     store = open_store(tmp_path / "watcher.db")
