@@ -703,6 +703,8 @@ class SQLiteStore:
         )
 
     def _index_pending(self) -> int:
+        if not self._index_behind():  # a read first: no write lock when nothing waits
+            return 0
         with self._write() as conn:
             swept, top = conn.execute(
                 "SELECT (SELECT v FROM fts_state WHERE k = 'swept'),"
@@ -729,7 +731,7 @@ class SQLiteStore:
         insert (much cheaper than row by row); returns how many. :meth:`search` does it
         itself, so this only moves the work to a convenient moment (after a ``watcher poll``
         cycle, the daemon's index job)."""
-        return self._index_pending() if self._index_behind() else 0
+        return self._index_pending()
 
     @_guarded
     def get_article(self, article_id: int) -> ArticleRecord:
@@ -767,12 +769,11 @@ class SQLiteStore:
         plan = build_search(query, limit)
         if plan is None:
             return []
-        if self._index_behind():
-            try:
-                self._index_pending()
-            except sqlite3.OperationalError as exc:  # e.g. another process holds the lock
-                # the articles indexed so far are still worth finding
-                log.warning("search index not brought up to date (%s); searching it as is", exc)
+        try:
+            self._index_pending()
+        except sqlite3.OperationalError as exc:  # e.g. another process holds the lock
+            # the articles indexed so far are still worth finding
+            log.warning("search index not brought up to date (%s); searching it as is", exc)
         with self._read():
             return self._articles(self._rows(plan.sql, plan.params))
 
