@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from storage import open_store
-from storage.migrations import MIGRATIONS, migrate
+from storage.migrations import MIGRATIONS, SEARCH_INDEX_BUFFER_BYTES, migrate
 from tests.storage.conftest import article, at, body
 
 
@@ -104,3 +104,36 @@ def test_search_works_on_the_index_as_is_when_another_process_holds_the_lock(
             other.execute("ROLLBACK")
             other.close()
         assert len(store.search("Quokka")) == 2
+
+
+def test_migration_8_gives_the_index_a_larger_buffer_and_keeps_what_was_indexed(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v7.db"
+    db = Database(sqlite3.connect(path, isolation_level=None))
+    migrate(db, MIGRATIONS[:7])
+    db.conn.close()
+    with open_store(path) as store:  # indexed under migration 7's settings
+        store.record_articles(
+            [
+                (article(f"https://v7.example/{i}", text=body(f"n{i}")), [], {}, ())
+                for i in range(3)
+            ],
+            at(0),
+        )
+        assert store.index_pending() == 3
+    with open_store(path) as store:
+        setting = store.db.execute(
+            "SELECT v FROM articles_fts_config WHERE k = 'hashsize'"
+        ).fetchone()
+        assert setting == (SEARCH_INDEX_BUFFER_BYTES,)
+        store.record_articles(
+            [(article("https://v8.example/x", text=body("x")), [], {}, ())], at(1)
+        )
+        assert store.index_pending() == 1
+        for word in ("n0", "n2", "x"):
+            assert len(store.search(body(word).split()[2])) == 1
+        # FTS5's own check: raises if the index disagrees with the articles it indexes
+        store.db.execute(
+            "INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 1)"
+        )
