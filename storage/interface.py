@@ -7,6 +7,7 @@ Every method that changes data takes ``now`` from the caller; none reads the clo
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Protocol, TypeAlias
 
@@ -43,6 +44,10 @@ class Store(Protocol):
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None: ...
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Several write calls as one transaction (nested: a savepoint); see
+        :meth:`storage.sqlite.SQLiteStore.transaction`."""
 
     # -- sources ---------------------------------------------------------------------------
     def sync_sources(self, sources: Sequence[SourceDef], now: datetime) -> None:

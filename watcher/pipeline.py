@@ -41,6 +41,7 @@ from watcher.jobs import (
     parse_job,
 )
 from watcher.polling import PollHints, adaptive_interval, next_poll_time
+from watcher.writegroup import WriteGroup
 
 __all__ = ["PollReport", "Poller", "SourceReport"]
 
@@ -274,6 +275,8 @@ class Poller:
         # the pool starts up front (see __aenter__)
         self._expected = list(config.sources if sources is None else sources)
         self.store = store
+        # a source's bookkeeping is one write; sources done in the same loop turn share a commit
+        self._writes = WriteGroup(store)
         self.ruleset = ruleset
         self._client = client
         self._own_client = client is None and fetcher is None
@@ -455,8 +458,10 @@ class Poller:
         )
         if doc.not_modified:
             hints = PollHints(0, None, doc.max_age() or prev.min_interval, prev.observed)
-            return self._finish(
-                source, doc, now, started, "not_modified", hints, new_url, 0, PollCounts()
+            return await self._writes.run(
+                lambda: self._finish(
+                    source, doc, now, started, "not_modified", hints, new_url, 0, PollCounts()
+                )
             )
         try:
             match_as = None if source.fetches_pages else (source.name, source.language)
@@ -466,11 +471,17 @@ class Poller:
         except ParseError as exc:
             return self._failed(source, url, now, started, str(exc), doc.status, None, False, prev)
         items, min_interval = await self._items(source, parsed, doc)
-        counts = await self._store_items(source, items, now)
+        counts, store_new = await self._store_items(source, items, now)
         observed = adaptive_interval((i.published for i in items), source) if source.auto else None
         lower = max(filter(None, (min_interval, doc.max_age())), default=None)
         hints = PollHints(0, None, lower, observed or prev.observed)
-        return self._finish(source, doc, now, started, "ok", hints, new_url, len(items), counts)
+
+        def write() -> SourceReport:  # the new articles and the fetch log: one transaction
+            if store_new is not None:
+                store_new()
+            return self._finish(source, doc, now, started, "ok", hints, new_url, len(items), counts)
+
+        return await self._writes.run(write)
 
     async def _items(
         self, source: SourceConfig, parsed: Any, doc: FetchedDoc
@@ -564,7 +575,10 @@ class Poller:
     # -- articles ----------------------------------------------------------------------------
     async def _store_items(
         self, source: SourceConfig, items: list[Candidate], now: datetime
-    ) -> PollCounts:
+    ) -> tuple[PollCounts, Callable[[], None] | None]:
+        """Prepare the source's new items (pages fetched, extracted and matched); returns the
+        counts so far and the synchronous write that stores them and completes the counts
+        (``None`` when nothing is new), run by the caller with the source's bookkeeping."""
         counts = PollCounts()
         mutes = self.store.active_mutes(now)
         source_muted = any(m.kind == "source" and m.target == source.name for m in mutes)
@@ -589,17 +603,20 @@ class Poller:
                 ready.append(built)
                 found.append(item.prepared.matches if item.prepared is not None else None)
         if not ready:
-            return counts
+            return counts, None
         missing = [i for i, m in enumerate(found) if m is None]
         if missing:  # not matched by the parse job: pages, sitemaps, thread mode
             matched = await self.match_documents([ready[i][1] for i in missing])
             for i, m in zip(missing, matched, strict=True):
                 found[i] = list(m)
         all_matches: list[Sequence[RuleMatch]] = [m or [] for m in found]
-        self._record_all(ready, all_matches, now, source_muted, muted_rules, counts)
-        if counts.done_keys:  # their earlier failed attempts (if any) are history
-            self.store.clear_page_failures(counts.done_keys)
-        return counts
+
+        def store_new() -> None:
+            self._record_all(ready, all_matches, now, source_muted, muted_rules, counts)
+            if counts.done_keys:  # their earlier failed attempts (if any) are history
+                self.store.clear_page_failures(counts.done_keys)
+
+        return counts, store_new
 
     def _unknown_items(
         self, source: SourceConfig, items: list[Candidate], now: datetime

@@ -1,0 +1,121 @@
+"""The poller's group commit (watcher.writegroup): writes queued in one event-loop turn share a
+transaction, each fails alone, and a transaction that cannot commit fails every caller."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from storage import NewArticle, canonical_url
+from storage.errors import DatabaseUnavailableError
+from storage.sqlite import SQLiteStore, open_store
+from watcher.writegroup import WriteGroup
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def _article(n: int) -> NewArticle:
+    url = f"https://w.example/{n}"
+    return NewArticle(
+        url=url,
+        canonical_url=canonical_url(url),
+        source="feed-a",
+        title=f"Story {n}",
+        text=f"story {n} " + "words " * 40,
+    )
+
+
+def _store_one(store: SQLiteStore, n: int) -> Callable[[], int]:
+    def write() -> int:
+        return store.record_articles([(_article(n), [], {}, ())], NOW)[0].article_id
+
+    return write
+
+
+def _urls(store: SQLiteStore) -> list[str]:
+    return [r[0] for r in store.db.conn.execute("SELECT url FROM articles ORDER BY url")]
+
+
+def test_writes_of_one_turn_share_a_transaction(store: Any) -> None:
+    group = WriteGroup(store)
+
+    async def main() -> list[int]:
+        ids = await asyncio.gather(*(group.run(_store_one(store, n)) for n in range(5)))
+        assert group.flushes == 1
+        await group.run(_store_one(store, 5))  # a later turn: a transaction of its own
+        return ids
+
+    ids = asyncio.run(main())
+    assert len(set(ids)) == 5
+    assert group.flushes == 2
+    assert _urls(store) == [f"https://w.example/{n}" for n in range(6)]
+
+
+def test_a_failing_write_is_undone_alone_and_raises_to_its_caller(store: Any) -> None:
+    group = WriteGroup(store)
+
+    def half_then_fail() -> None:
+        store.record_articles([(_article(99), [], {}, ())], NOW)
+        raise ValueError("this source's bug")
+
+    async def main() -> list[Any]:
+        return await asyncio.gather(
+            group.run(_store_one(store, 1)),
+            group.run(half_then_fail),
+            group.run(_store_one(store, 2)),
+            return_exceptions=True,
+        )
+
+    first, failed, last = asyncio.run(main())
+    assert isinstance(first, int) and isinstance(last, int)
+    assert isinstance(failed, ValueError)
+    assert group.flushes == 1
+    assert _urls(store) == ["https://w.example/1", "https://w.example/2"]  # not 99
+    assert store.index_pending() == 2
+
+
+def test_a_transaction_that_cannot_begin_fails_every_caller(tmp_path: Path) -> None:
+    path = tmp_path / "locked.db"
+    with open_store(path) as holder, open_store(path, busy_timeout_s=0.05) as store:
+        group = WriteGroup(store)
+        ran: list[int] = []
+
+        def write(n: int) -> Callable[[], None]:
+            return lambda: ran.append(n)
+
+        async def main() -> list[Any]:
+            return await asyncio.gather(
+                group.run(write(1)), group.run(write(2)), return_exceptions=True
+            )
+
+        holder.db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            results = asyncio.run(main())
+        finally:
+            holder.db.conn.execute("ROLLBACK")
+        assert all(isinstance(r, DatabaseUnavailableError) for r in results)
+        assert ran == [] and group.flushes == 0
+        asyncio.run(group.run(_store_one(store, 3)))  # the next turn works again
+        assert _urls(store) == ["https://w.example/3"]
+
+
+def test_a_caller_cancelled_before_the_flush_does_not_write(store: Any) -> None:
+    group = WriteGroup(store)
+    ran: list[str] = []
+
+    async def main() -> None:
+        doomed = asyncio.ensure_future(group.run(lambda: ran.append("doomed")))
+        kept = asyncio.ensure_future(group.run(lambda: ran.append("kept")))
+        await asyncio.sleep(0)  # both queued; the flush is scheduled after this turn
+        doomed.cancel()
+        await kept
+        with pytest.raises(asyncio.CancelledError):
+            await doomed
+
+    asyncio.run(main())
+    assert ran == ["kept"]
