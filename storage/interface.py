@@ -135,6 +135,9 @@ class Store(Protocol):
     def page_states(self, article_ids: Sequence[int]) -> dict[int, PageState]:
         """The revision state of these stored articles (missing ids are left out)."""
 
+    def recent_articles(self, source: str, since: datetime, limit: int = 200) -> list[int]:
+        """Ids of the articles first stored from ``source`` since ``since``, newest first."""
+
     def mark_pages_checked(self, checks: Sequence[PageCheck], now: datetime) -> None:
         """Articles revalidated without a change of text (a 304, or the same text)."""
 

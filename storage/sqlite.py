@@ -661,6 +661,17 @@ class SQLiteStore:
             return _revise.page_states(conn, article_ids)
 
     @_guarded
+    def recent_articles(self, source: str, since: datetime, limit: int = 200) -> list[int]:
+        """Ids of the articles first stored from ``source`` at or after ``since``, newest
+        first (the page revisits of a listing source, see ``watcher.revisions``)."""
+        rows = self._conn.execute(
+            "SELECT id FROM articles WHERE first_seen_at >= ? AND source = ?"
+            " ORDER BY first_seen_at DESC, id DESC LIMIT ?",
+            [iso(since), source, limit],
+        ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    @_guarded
     def mark_pages_checked(self, checks: Sequence[PageCheck], now: datetime) -> None:
         """Articles revalidated without a change of text (a 304, or the same text)."""
         if checks:

@@ -458,9 +458,11 @@ class Poller:
         )
         if doc.not_modified:
             hints = PollHints(0, None, doc.max_age() or prev.min_interval, prev.observed)
+            unchanged = PollCounts()
+            await self._revisit_listing(source, now, unchanged)
             return await self._writes.run(
                 lambda: self._finish(
-                    source, doc, now, started, "not_modified", hints, new_url, 0, PollCounts()
+                    source, doc, now, started, "not_modified", hints, new_url, 0, unchanged
                 )
             )
         try:
@@ -472,6 +474,7 @@ class Poller:
             return self._failed(source, url, now, started, str(exc), doc.status, None, False, prev)
         items, min_interval = await self._items(source, parsed, doc)
         counts, store_new = await self._store_items(source, items, now)
+        await self._revisit_listing(source, now, counts)
         observed = adaptive_interval((i.published for i in items), source) if source.auto else None
         lower = max(filter(None, (min_interval, doc.max_age())), default=None)
         hints = PollHints(0, None, lower, observed or prev.observed)
@@ -617,6 +620,22 @@ class Poller:
                 self.store.clear_page_failures(counts.done_keys)
 
         return counts, store_new
+
+    async def _revisit_listing(
+        self, source: SourceConfig, now: datetime, counts: PollCounts
+    ) -> None:
+        """A listing page gives no modification times: its young articles are revalidated by
+        age instead (see :mod:`watcher.revisions`), whether or not the listing changed."""
+        if source.kind != "page":
+            return
+        try:
+            mutes = self.store.active_mutes(now)
+            source_muted = any(m.kind == "source" and m.target == source.name for m in mutes)
+            muted_rules = {m.target for m in mutes if m.kind == "rule"}
+            await revisions.revisit_recent(self, source, now, counts, source_muted, muted_rules)
+        except Exception as exc:  # never at the expense of the poll itself
+            log.warning("source %s: checking updated articles failed: %s", source.name, exc)
+            counts.notes.append(f"updated articles not checked: {type(exc).__name__}: {exc}")
 
     def _unknown_items(
         self, source: SourceConfig, items: list[Candidate], now: datetime

@@ -23,6 +23,12 @@ Bounds, so that a revisit never becomes a loop:
   revision of the article;
 - a feed-only source revisits with its feed text, never replacing a full text extracted from
   the page.
+
+A listing page (``kind = "page"``) states no modification time, so the articles it led to are
+revalidated on a schedule instead, while they are young (:data:`PAGE_REVISIT_WINDOW`): each
+again once a third of its age has passed since its last check, and at least
+:data:`PAGE_REVISIT_MIN_GAP` later (about ten conditional GETs over two days, most of them
+answered 304), within the same per-poll bound, also when the listing itself is unchanged.
 """
 
 from __future__ import annotations
@@ -49,6 +55,9 @@ MAX_REVISITS_PER_POLL = 10
 MIN_REVISIT_GAP = timedelta(minutes=10)
 MIN_NEW_WORDS = 3
 MIN_NEW_CHARS = 20
+PAGE_REVISIT_WINDOW = timedelta(hours=48)
+PAGE_REVISIT_MIN_GAP = timedelta(hours=1)
+PAGE_REVISIT_AGE_SHARE = 3  # revalidated again once 1/3 of its age has passed since the last
 _WORD = re.compile(r"\w+")
 
 
@@ -93,6 +102,23 @@ def due_revisits(
     return ranked[:limit]
 
 
+def due_by_age(
+    states: Sequence[PageState], now: datetime, *, limit: int = MAX_REVISITS_PER_POLL
+) -> list[PageState]:
+    """The young articles of a listing source due for a check (see the module docstring),
+    the longest unchecked first."""
+    due: list[tuple[timedelta, PageState]] = []
+    for st in states:
+        age = now - st.first_seen_at
+        if age > PAGE_REVISIT_WINDOW or st.extraction != "fulltext":
+            continue
+        waited = now - (st.checked_at or st.first_seen_at)
+        if waited >= max(PAGE_REVISIT_MIN_GAP, age / PAGE_REVISIT_AGE_SHARE):
+            due.append((waited, st))
+    due.sort(key=lambda d: (d[0], d[1].article_id), reverse=True)
+    return [st for _, st in due[:limit]]
+
+
 def meaningful_change(old: str, new: str) -> bool:
     """Whether ``new`` says something ``old`` did not: enough words that are new to it (a
     changed counter, clock or date stamp is one or two short words)."""
@@ -116,16 +142,53 @@ async def revisit(
 ) -> None:
     """Revalidate the stored articles ``source`` says changed and store those whose text did
     as new revisions (see the module docstring). Problems become notes, never exceptions."""
-    uses_page = source.fetches_pages
     states = poller.store.page_states([aid for _, aid in known])
-    due = due_revisits(known, states, now, uses_page=uses_page)
+    due = due_revisits(known, states, now, uses_page=source.fetches_pages)
+    await _revalidate(poller, source, due, now, counts, source_muted, muted_rules)
+
+
+async def revisit_recent(
+    poller: Poller,
+    source: SourceConfig,
+    now: datetime,
+    counts: PollCounts,
+    source_muted: bool,
+    muted_rules: set[str],
+) -> None:
+    """Revalidate the young articles of a listing source that are due by age (see the module
+    docstring); the same bounds and outcomes as :func:`revisit`."""
+    from watcher.pipeline import Candidate
+
+    ids = poller.store.recent_articles(source.name, now - PAGE_REVISIT_WINDOW)
+    if not ids:
+        return
+    states = poller.store.page_states(ids)
+    due = [Revisit(Candidate(st.url), st) for st in due_by_age(list(states.values()), now)]
+    await _revalidate(poller, source, due, now, counts, source_muted, muted_rules, hold=False)
+
+
+async def _revalidate(
+    poller: Poller,
+    source: SourceConfig,
+    due: list[Revisit],
+    now: datetime,
+    counts: PollCounts,
+    source_muted: bool,
+    muted_rules: set[str],
+    *,
+    hold: bool = True,
+) -> None:
+    """Fetch (or take from the feed) the texts of ``due``, store the changed ones as new
+    revisions and mark the others checked. ``hold``: a page failing for a temporary cause
+    holds the source's validators back, so that the next poll lists the item again."""
     if not due:
         return
+    uses_page = source.fetches_pages
     checks: list[PageCheck] = []
     # (revisit, title, text, language, the page when fetched)
     texts: list[tuple[Revisit, str, str, str | None, FetchedDoc | None]] = []
     if uses_page:
-        await _fetch_pages(poller, source, due, now, counts, checks, texts)
+        await _fetch_pages(poller, source, due, now, counts, checks, texts, hold=hold)
     else:
         for r in due:
             texts.append((r, r.item.title, r.item.feed_text, r.item.feed_language(source), None))
@@ -162,6 +225,8 @@ async def _fetch_pages(
     counts: PollCounts,
     checks: list[PageCheck],
     texts: list[tuple[Revisit, str, str, str | None, FetchedDoc | None]],
+    *,
+    hold: bool = True,
 ) -> None:
     """Fetch the pages of ``due`` conditionally and extract those that changed; fills
     ``checks`` (nothing new) and ``texts`` (a new text to compare)."""
@@ -200,7 +265,8 @@ async def _fetch_pages(
         attempts = iter(seen)  # in the order of ``temporary``
         for r, f in failed:
             if f.temporary and retry_left(*next(attempts), now):
-                counts.held += 1  # the next poll must list the item again (no feed 304)
+                if hold:  # the next poll must list the item again (no feed 304)
+                    counts.held += 1
                 counts.notes.append(f"{r.state.url}: revision not checked yet: {f.reason}")
             else:  # gone, refused, or out of retries: this revision is given up
                 counts.notes.append(f"{r.state.url}: revision not checked: {f.reason}")

@@ -14,7 +14,13 @@ from tests.fetch.conftest import KeywordRules, make_config
 from tests.support.servers import LocalHTTPServer, Route
 from watcher.alerts.payload import alert_json, build_content
 from watcher.pipeline import PAGE_RETRY_ATTEMPTS, Candidate, Poller
-from watcher.revisions import MAX_REVISITS_PER_POLL, MIN_REVISIT_GAP, due_revisits
+from watcher.revisions import (
+    MAX_REVISITS_PER_POLL,
+    MIN_REVISIT_GAP,
+    PAGE_REVISIT_WINDOW,
+    due_by_age,
+    due_revisits,
+)
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 ATOM = "application/atom+xml; charset=utf-8"
@@ -308,3 +314,69 @@ async def test_a_failing_revisit_does_not_cost_the_new_items(
     (r,) = report.sources
     assert r.status == "ok" and r.new_articles == 1
     assert any("updated articles not checked" in n for n in r.notes), r.notes
+
+
+# -- listing pages: revalidated by age -------------------------------------------------------
+
+
+def test_due_by_age_schedule() -> None:
+    hour = timedelta(hours=1)
+    # first seen at(0): due once an hour old, then after a third of its age since each check
+    assert due_by_age([_state(1)], at(59)) == []
+    assert [s.article_id for s in due_by_age([_state(1)], at(60))] == [1]
+    checked = _state(1, checked_at=at(60))
+    assert due_by_age([checked], at(60) + hour / 2) == []  # the 1 h floor
+    assert len(due_by_age([checked], at(120))) == 1
+    late = _state(1, checked_at=at(0) + 9 * hour)
+    assert due_by_age([late], at(0) + 11 * hour) == []  # 2 h < 11 h / 3
+    assert len(due_by_age([late], at(0) + 14 * hour)) == 1  # 5 h >= 14 h / 3
+    # too old, or a text that is not the page's own: never
+    assert due_by_age([_state(1)], at(0) + PAGE_REVISIT_WINDOW + hour) == []
+    assert due_by_age([_state(1, extraction="feed-fallback")], at(120)) == []
+    # the longest unchecked first, at most MAX_REVISITS_PER_POLL
+    many = [_state(i, checked_at=at(60 + i)) for i in range(15)]
+    due = due_by_age(many, at(0) + 5 * hour)
+    assert [s.article_id for s in due] == list(range(MAX_REVISITS_PER_POLL))
+
+
+async def test_a_listing_source_revalidates_its_young_articles_by_age(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
+) -> None:
+    path = "/2026/11/28/orbital-build-out"
+    http_server.routes[path] = Route(page())
+    http_server.routes["/news/"] = Route(
+        f'<html><body><a href="/">Home</a><a href="{path}">Orbital</a></body></html>'.encode()
+    )
+    cfg = make_config(
+        tmp_path, [{"name": "listing", "url": http_server.url("/news/"), "kind": "page"}]
+    )
+    deepseek = "It will also host models from 深度求索 (DeepSeek)."
+    async with Poller(cfg, store, rules, workers=0) as poller:
+        first = await poller.poll(at(0))
+        assert first.new_articles == 1 and len(http_server.hits(path)) == 1
+        [aid] = store.recent_articles("listing", at(-1))
+
+        # the story changes; the listing does not (304)
+        http_server.routes[path] = Route(page(deepseek))
+        await poller.poll(at(30))  # too young to check again
+        assert len(http_server.hits(path)) == 1 and len(http_server.hits("/news/")) == 2
+        second = await poller.poll(at(70))
+        assert http_server.hits("/news/")[-1].status == 304
+        hit = http_server.hits(path)[-1]
+        assert hit.headers.get("if-none-match") and hit.status == 200
+        assert second.sources[0].status == "not_modified"
+        assert second.sources[0].revised_articles == 1 and second.sources[0].alerts_created == 1
+        art = store.get_article(aid)
+        assert "深度求索" in art.text and art.revision == 1
+        assert [(a.revision, a.rules) for a in alerts(store)][-1] == (1, ("deepseek",))
+
+        await poller.poll(at(100))  # 30 min after the check: not yet
+        assert len(http_server.hits(path)) == 2
+        third = await poller.poll(at(140))  # unchanged since: a 304, checked
+        assert http_server.hits(path)[-1].status == 304
+        assert third.sources[0].revised_articles == 0
+        assert store.page_states([aid])[aid].checked_at == at(140)
+
+        # two days on, the article is no longer revalidated
+        await poller.poll(at(0) + PAGE_REVISIT_WINDOW + timedelta(hours=1))
+        assert len(http_server.hits(path)) == 3 and len(http_server.hits("/news/")) == 6

@@ -152,3 +152,26 @@ def test_same_story_under_a_second_url_is_known_by_it(store: SQLiteStore) -> Non
     out = store.record_article(dup, [], {}, at(1))
     assert not out.created and out.article_id == first.article_id
     assert store.known_articles([(dup.canonical_url, None)]) == [first.article_id]
+
+
+def test_recent_articles_are_the_sources_own_since_a_time_newest_first(store: SQLiteStore) -> None:
+    ids = {}
+    for n, (url, source, minute) in enumerate(
+        [
+            ("https://a.example/1", "feed-a", 0),
+            ("https://a.example/2", "feed-a", 30),
+            ("https://b.example/3", "feed-b", 40),
+            ("https://a.example/4", "feed-a", 90),
+        ]
+    ):
+        out = store.record_articles([(article(url, source, title=f"T{n}"), [], {}, ())], at(minute))
+        ids[url] = out[0].article_id
+    # feed-b also carries article 2: it stays feed-a's
+    store.add_article_source(ids["https://a.example/2"], "feed-b", at(50))
+    assert store.recent_articles("feed-a", at(20)) == [
+        ids["https://a.example/4"],
+        ids["https://a.example/2"],
+    ]
+    assert store.recent_articles("feed-b", at(0)) == [ids["https://b.example/3"]]
+    assert store.recent_articles("feed-a", at(0), limit=1) == [ids["https://a.example/4"]]
+    assert store.recent_articles("nobody", at(0)) == []
