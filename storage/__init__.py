@@ -2,7 +2,13 @@
 
 from typing import TYPE_CHECKING, Any
 
-from storage.errors import DatabaseUnavailableError, MigrationError, NotFoundError, StorageError
+from storage.errors import (
+    DatabaseUnavailableError,
+    MigrationError,
+    NotFoundError,
+    StorageError,
+    TransactionAborted,
+)
 from storage.interface import Store
 from storage.models import (
     AlertRecord,
@@ -64,6 +70,7 @@ __all__ = [
     "SourceUpdate",
     "StorageError",
     "Store",
+    "TransactionAborted",
     "canonical_url",
     "content_hash",
     "open_store",

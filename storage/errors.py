@@ -17,3 +17,9 @@ class MigrationError(StorageError):
 
 class NotFoundError(StorageError):
     """A record asked for by id does not exist."""
+
+
+class TransactionAborted(StorageError):
+    """SQLite rolled back the whole transaction of a :meth:`~storage.sqlite.SQLiteStore.
+    transaction` block on its own (disk full, I/O error, out of memory): nothing the block
+    wrote is kept, and the block cannot go on."""

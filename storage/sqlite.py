@@ -22,7 +22,7 @@ from rules.models import RuleMatch
 from storage import _inserts, _revise, _rows
 from storage._rows import Row, dumps, iso, iso_or_none, str_tuple
 from storage._search import build_search
-from storage.errors import DatabaseUnavailableError, NotFoundError, StorageError
+from storage.errors import DatabaseUnavailableError, NotFoundError, StorageError, TransactionAborted
 from storage.models import (
     AlertRecord,
     AlertStatus,
@@ -86,7 +86,9 @@ class SQLiteStore:
         self._conn = conn
         self._lock = threading.RLock()
         self._closed = False
-        self._savepoints = 0  # open savepoints (see _write)
+        self._savepoints = 0  # open savepoints (see _savepoint)
+        self._blocks = 0  # open transaction() blocks
+        self._in_method = False  # a write method's own savepoint is open (see _write)
         self.path = path
 
     @property
@@ -114,15 +116,28 @@ class SQLiteStore:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction (``BEGIN IMMEDIATE``); joins one already open (see
-        :meth:`transaction` for a nested block that can fail alone)."""
+        """A write transaction (``BEGIN IMMEDIATE``); joins one already open. Inside a
+        :meth:`transaction` block, a write method is a savepoint of its own, so that it stays
+        all or nothing even when the block goes on after its error."""
         conn = self._conn
         if conn.in_transaction:
-            yield conn
+            if self._blocks and not self._in_method:
+                self._in_method = True
+                try:
+                    with self._savepoint():
+                        yield conn
+                finally:
+                    self._in_method = False
+            else:
+                yield conn
             return
+        if self._blocks:  # SQLite rolled the block's transaction back: never start another
+            raise self._aborted()
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
+            if not conn.in_transaction:  # an error caught inside took the transaction with it
+                raise self._aborted()
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:  # never leave a transaction open for the next call
@@ -133,17 +148,34 @@ class SQLiteStore:
     def transaction(self) -> Iterator[None]:
         """Several write calls as one transaction: committed together, or undone together if
         the block raises. Nested, a savepoint (an inner failure undoes only the inner block).
-        Other threads wait for the store meanwhile: keep the block short and synchronous."""
+
+        Keep the block short and synchronous: it holds the store's lock, and anything run
+        by the same thread in the meantime (another coroutine, if the block awaited) would
+        join it. An error after which SQLite rolls back the whole transaction by itself (disk
+        full, I/O error) raises :class:`TransactionAborted` from the innermost block, and
+        from every block around it: nothing of the outermost one is kept."""
         with self._lock:
             if self._closed:
                 raise StorageError("the store is closed")
+            conn = self._conn
+            if self._blocks and not conn.in_transaction:
+                raise self._aborted()
             try:
-                with self._savepoint() if self._conn.in_transaction else self._write():
-                    yield
+                with self._savepoint() if conn.in_transaction else self._write():
+                    self._blocks += 1
+                    try:
+                        yield
+                    finally:
+                        self._blocks -= 1
             except sqlite3.OperationalError as exc:
                 raise DatabaseUnavailableError(f"{self.path}: {exc}") from exc
             except sqlite3.Error as exc:
                 raise StorageError(f"{self.path}: {exc}") from exc
+
+    def _aborted(self) -> TransactionAborted:
+        return TransactionAborted(
+            f"{self.path}: SQLite rolled back the whole transaction after an error"
+        )
 
     @contextmanager
     def _savepoint(self) -> Iterator[None]:
@@ -154,13 +186,18 @@ class SQLiteStore:
         conn.execute(f"SAVEPOINT {name}")
         try:
             yield
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute(f"ROLLBACK TO {name}")
-                conn.execute(f"RELEASE {name}")
+        except BaseException as exc:
+            if not conn.in_transaction:  # SQLite undid everything, not only this block
+                if isinstance(exc, TransactionAborted):
+                    raise
+                raise self._aborted() from exc
+            conn.execute(f"ROLLBACK TO {name}")
+            conn.execute(f"RELEASE {name}")
             raise
         finally:
             self._savepoints -= 1
+        if not conn.in_transaction:  # an error the block caught took the transaction with it
+            raise self._aborted()
         conn.execute(f"RELEASE {name}")
 
     @contextmanager
@@ -219,20 +256,25 @@ class SQLiteStore:
         return [_rows.to_article(r, sources.get(r["id"], ())) for r in rows]
 
     def _find_duplicate(self, article: NewArticle, fingerprint: str) -> int | None:
-        """Canonical URL first, then GUID, then content hash (each only when non-empty)."""
+        """Canonical URL first (an article's own, then one under which a duplicate was seen,
+        then an alias such as a redirect's target: the order of :meth:`known_articles`), then
+        GUID, then content hash (each only when non-empty)."""
         parts: list[str] = []
         params: list[str] = []
-        for rank, (column, value) in enumerate(
+        canonical = article.canonical_url
+        for rank, (table, id_column, column, value) in enumerate(
             (
-                ("canonical_url", article.canonical_url),
-                ("guid", article.guid or ""),
-                ("content_hash", fingerprint),
+                ("articles", "id", "canonical_url", canonical),
+                ("article_sources", "article_id", "canonical_url", canonical),
+                ("article_urls", "article_id", "canonical_url", canonical),
+                ("articles", "id", "guid", article.guid or ""),
+                ("articles", "id", "content_hash", fingerprint),
             )
         ):
             if value:
                 parts.append(
-                    f"SELECT * FROM (SELECT id, {rank} AS r FROM articles WHERE {column} = ?"
-                    " ORDER BY id LIMIT 1)"
+                    f"SELECT * FROM (SELECT {id_column} AS id, {rank} AS r FROM {table}"
+                    f" WHERE {column} = ? ORDER BY {id_column} LIMIT 1)"
                 )
                 params.append(value)
         if not parts:

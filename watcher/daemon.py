@@ -3,8 +3,8 @@ engine says it is due (interval, jitter, backoff, Retry-After), never two polls 
 once; the alert outbox is drained continuously; the digest goes out daily at ``[digest] at``.
 
 SIGTERM/SIGINT stop it cleanly: no new work starts, in-flight polls get a grace period to finish
-(each article is stored in its own transaction, so anything cut short is simply picked up again
-at the next start).
+(a source's new articles and fetch bookkeeping are stored in one transaction, so a poll cut
+short stores nothing of that source and is simply picked up again at the next start).
 """
 
 from __future__ import annotations

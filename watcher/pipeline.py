@@ -460,10 +460,8 @@ class Poller:
             hints = PollHints(0, None, doc.max_age() or prev.min_interval, prev.observed)
             unchanged = PollCounts()
             await self._revisit_listing(source, now, unchanged)
-            return await self._writes.run(
-                lambda: self._finish(
-                    source, doc, now, started, "not_modified", hints, new_url, 0, unchanged
-                )
+            return await self._conclude(
+                source, doc, now, started, "not_modified", hints, new_url, 0, unchanged
             )
         try:
             match_as = None if source.fetches_pages else (source.name, source.language)
@@ -478,13 +476,9 @@ class Poller:
         observed = adaptive_interval((i.published for i in items), source) if source.auto else None
         lower = max(filter(None, (min_interval, doc.max_age())), default=None)
         hints = PollHints(0, None, lower, observed or prev.observed)
-
-        def write() -> SourceReport:  # the new articles and the fetch log: one transaction
-            if store_new is not None:
-                store_new()
-            return self._finish(source, doc, now, started, "ok", hints, new_url, len(items), counts)
-
-        return await self._writes.run(write)
+        return await self._conclude(
+            source, doc, now, started, "ok", hints, new_url, len(items), counts, store_new
+        )
 
     async def _items(
         self, source: SourceConfig, parsed: Any, doc: FetchedDoc
@@ -586,7 +580,7 @@ class Poller:
         mutes = self.store.active_mutes(now)
         source_muted = any(m.kind == "source" and m.target == source.name for m in mutes)
         muted_rules = {m.target for m in mutes if m.kind == "rule"}
-        todo, known = self._unknown_items(source, items, now)
+        todo, known, carried = self._unknown_items(items)
         if known and not revisions.stamps_every_item(items):
             try:
                 await revisions.revisit(self, source, known, now, counts, source_muted, muted_rules)
@@ -606,7 +600,9 @@ class Poller:
                 ready.append(built)
                 found.append(item.prepared.matches if item.prepared is not None else None)
         if not ready:
-            return counts, None
+            if not carried:
+                return counts, None
+            return counts, lambda: self.store.add_article_sources(carried, source.name, now)
         missing = [i for i, m in enumerate(found) if m is None]
         if missing:  # not matched by the parse job: pages, sitemaps, thread mode
             matched = await self.match_documents([ready[i][1] for i in missing])
@@ -615,6 +611,8 @@ class Poller:
         all_matches: list[Sequence[RuleMatch]] = [m or [] for m in found]
 
         def store_new() -> None:
+            if carried:  # stored already: they only gain this source
+                self.store.add_article_sources(carried, source.name, now)
             self._record_all(ready, all_matches, now, source_muted, muted_rules, counts)
             if counts.done_keys:  # their earlier failed attempts (if any) are history
                 self.store.clear_page_failures(counts.done_keys)
@@ -638,10 +636,11 @@ class Poller:
             counts.notes.append(f"updated articles not checked: {type(exc).__name__}: {exc}")
 
     def _unknown_items(
-        self, source: SourceConfig, items: list[Candidate], now: datetime
-    ) -> tuple[list[tuple[Candidate, str | None]], list[tuple[Candidate, int]]]:
-        """Items not stored yet (one batched lookup); a known one only gains this source. Also
-        returns the known items that state a modification time (revision candidates)."""
+        self, items: list[Candidate]
+    ) -> tuple[list[tuple[Candidate, str | None]], list[tuple[Candidate, int]], list[int]]:
+        """Items not stored yet (one batched lookup); the known items that state a
+        modification time (revision candidates); the ids of all known ones (they only gain
+        this source, in the source's write)."""
         seen: set[str] = set()
         fresh: list[tuple[Candidate, str | None]] = []
         for item in items:
@@ -655,18 +654,16 @@ class Poller:
             seen.add(key)
             fresh.append((item, canon))
         if not fresh:
-            return [], []
+            return [], [], []
         known_ids = self.store.known_articles([(canon or "", it.guid) for it, canon in fresh])
         known = [k for k in known_ids if k is not None]
-        if known:
-            self.store.add_article_sources(known, source.name, now)
         todo = [pair for pair, k in zip(fresh, known_ids, strict=True) if k is None]
         updated = [
             (it, k)
             for (it, _), k in zip(fresh, known_ids, strict=True)
             if k is not None and it.updated is not None
         ]
-        return todo, updated
+        return todo, updated, known
 
     def _record_all(
         self,
@@ -677,7 +674,7 @@ class Poller:
         muted_rules: set[str],
         counts: PollCounts,
     ) -> None:
-        """Store one source's new articles in one transaction."""
+        """Store one source's new articles (inside the source's write, see :meth:`_conclude`)."""
         from watcher.alerts.routing import route  # not needed by a poll with nothing new
 
         batch: list[ArticleBatchItem] = []
@@ -874,6 +871,33 @@ class Poller:
         return article, doc
 
     # -- bookkeeping -------------------------------------------------------------------------
+    async def _conclude(
+        self,
+        source: SourceConfig,
+        doc: FetchedDoc,
+        now: datetime,
+        started: float,
+        status: Status,
+        hints: PollHints,
+        new_url: str | None,
+        n_items: int,
+        counts: PollCounts,
+        store_new: Callable[[], None] | None = None,
+    ) -> SourceReport:
+        """Store the source's new articles (``store_new``) and its fetch bookkeeping as one
+        write of the poll's write group; the poller's own schedule of the source moves only
+        once that write is committed (a failed one leaves the failure path the old hints)."""
+
+        def write() -> tuple[SourceReport, datetime]:
+            if store_new is not None:
+                store_new()
+            return self._finish(source, doc, now, started, status, hints, new_url, n_items, counts)
+
+        report, nxt = await self._writes.run(write)
+        self._hints[source.name] = hints
+        self._next[source.name] = nxt
+        return report
+
     def _finish(
         self,
         source: SourceConfig,
@@ -885,11 +909,11 @@ class Poller:
         new_url: str | None,
         n_items: int,
         counts: PollCounts,
-    ) -> SourceReport:
+    ) -> tuple[SourceReport, datetime]:
+        """The fetch log entry and source state of a source done (see :meth:`_conclude`);
+        returns its report and when it is due next."""
         ms = int((time.perf_counter() - started) * 1000)
-        self._hints[source.name] = hints
         nxt = next_poll_time(source, self.config.fetch, hints, now)
-        self._next[source.name] = nxt
         etag = modified = None  # a 304 keeps the stored validators
         if status == "ok":  # "" clears validators the server stopped sending; items held
             # back for a page retry need a full GET next time (a 304 would not list them again)
@@ -901,7 +925,7 @@ class Poller:
             ),
             SourceUpdate(url=new_url, etag=etag, last_modified=modified, next_poll_at=nxt),
         )
-        return SourceReport(
+        report = SourceReport(
             source.name,
             status,
             None,
@@ -915,6 +939,7 @@ class Poller:
             tuple(counts.notes),
             counts.revised,
         )
+        return report, nxt
 
     def _failed(
         self,

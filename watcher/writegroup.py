@@ -5,8 +5,9 @@ Each source's bookkeeping (its new articles, fetch log entry and state) is one s
 function. :meth:`WriteGroup.run` queues it and waits; the first write queued in a turn
 schedules a flush for the end of that turn, which runs every queued write in one transaction,
 each inside a savepoint of its own. A write that raises is undone alone and its caller gets
-the exception; if the transaction itself cannot begin or commit, every caller of the group
-gets that error and nothing of the group is stored (as if each had failed on its own).
+the exception. If the transaction cannot begin or commit, or SQLite rolls it back by itself
+after an error (disk full, I/O error: :class:`storage.TransactionAborted`), every caller of
+the group gets that error and nothing of the group is stored, as if each had failed alone.
 
 Nothing is held open across an ``await``: a flush is one synchronous call. A poll where one
 source finishes at a time commits once per source (before: twice, articles then bookkeeping);
@@ -20,6 +21,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+from storage.errors import TransactionAborted
 from storage.interface import Store
 
 __all__ = ["WriteGroup"]
@@ -41,7 +43,8 @@ class WriteGroup:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._queue: list[_Pending[Any]] = []
-        self.flushes = 0  # transactions run (for tests and benchmarks)
+        self._flush_on: asyncio.AbstractEventLoop | None = None  # a flush is scheduled there
+        self.flushes = 0  # transactions committed (for tests and benchmarks)
 
     async def run(self, write: Callable[[], T]) -> T:
         """Run ``write`` (synchronous, store calls only) in this turn's group transaction and
@@ -50,12 +53,16 @@ class WriteGroup:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         pending = _Pending(write, future)
-        self._queue.append(pending)
-        if len(self._queue) == 1:
+        if self._flush_on is not loop:
+            if self._flush_on is not None:  # left by a loop that stopped before flushing
+                self._queue = [p for p in self._queue if p.future.get_loop() is loop]
+            self._flush_on = loop
             loop.call_soon(self._flush)
+        self._queue.append(pending)
         return await future
 
     def _flush(self) -> None:
+        self._flush_on = None
         batch, self._queue = self._queue, []
         batch = [p for p in batch if not p.future.done()]  # cancelled while queued
         if not batch:
@@ -67,6 +74,8 @@ class WriteGroup:
                     try:
                         with self.store.transaction():  # a savepoint: fails alone
                             outcomes.append((p, p.write(), None))
+                    except TransactionAborted:
+                        raise  # the whole group is gone: every caller fails below
                     except Exception as exc:
                         outcomes.append((p, None, exc))
             self.flushes += 1

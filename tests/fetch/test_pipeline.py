@@ -385,13 +385,14 @@ async def test_auto_interval_follows_the_publishing_rate(
         assert poller.next_poll_at(cfg.source("a"), NOW) == NOW + timedelta(hours=1)
 
 
-async def test_sources_finishing_together_share_a_commit_and_a_failed_write_stays_with_its_source(
+async def test_a_failed_write_stays_with_its_source(
     http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
 ) -> None:
     """Every source's articles and fetch bookkeeping are one write; sources done in the same
-    loop turn are committed together. A write that fails (here the disk, for one source) is
-    undone alone: that source is reported failed with nothing of it stored, so its next poll
-    fetches it whole again, and the others are stored."""
+    loop turn are committed together (tests/fetch/test_write_group.py). A write that fails
+    after storing its articles is undone alone: that source is reported failed with nothing of
+    it stored and one fetch-log entry (the failure), so its next poll fetches it whole again,
+    and the others are stored."""
     from storage.errors import StorageError
 
     names = [f"s{i}" for i in range(6)]
@@ -408,15 +409,15 @@ async def test_sources_finishing_together_share_a_commit_and_a_failed_write_stay
     def record_articles(items: Any, now: datetime) -> Any:
         out = real(items, now)  # written, then the failure: the savepoint must undo it
         if any(a.source == "s3" for a, *_ in items):
-            raise StorageError("disk full (injected)")
+            raise StorageError("a constraint failed (injected)")
         return out
 
     store.record_articles = record_articles
     async with Poller(cfg, store, rules, workers=0) as poller:
         report = await poller.poll(NOW)
-        assert poller._writes.flushes < len(names)  # some sources shared a commit
     by = {r.name: r for r in report.sources}
-    assert by["s3"].status == "error" and "disk full" in (by["s3"].error or "")
+    assert by["s3"].status == "error" and "constraint failed" in (by["s3"].error or "")
+    assert [e.status for e in store.fetch_log("s3")] == ["error"]
     assert all(by[n].status == "ok" and by[n].new_articles == 1 for n in names if n != "s3")
     stored = {
         a.source for a in store.articles_between(NOW - timedelta(days=1), NOW + timedelta(days=1))

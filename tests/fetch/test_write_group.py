@@ -4,6 +4,7 @@ transaction, each fails alone, and a transaction that cannot commit fails every 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from storage import NewArticle, canonical_url
-from storage.errors import DatabaseUnavailableError
+from storage.errors import DatabaseUnavailableError, TransactionAborted
 from storage.sqlite import SQLiteStore, open_store
 from watcher.writegroup import WriteGroup
 
@@ -119,3 +120,70 @@ def test_a_caller_cancelled_before_the_flush_does_not_write(store: Any) -> None:
 
     asyncio.run(main())
     assert ran == ["kept"]
+
+
+def test_disk_full_in_one_write_fails_the_whole_group_and_stores_none_of_it(
+    tmp_path: Path,
+) -> None:
+    """SQLite rolls back the whole transaction on SQLITE_FULL: the writes before the failing
+    one are undone too, so every caller must hear of it (and none after it may commit alone)."""
+    with open_store(tmp_path / "full.db") as store:
+        pages = store.db.conn.execute("PRAGMA page_count").fetchone()[0]
+        store.db.conn.execute(f"PRAGMA max_page_count = {pages + 40}")
+        group = WriteGroup(store)
+        big = dataclasses.replace(_article(2), text="a long text " * 300_000)
+
+        async def main() -> list[Any]:
+            return await asyncio.gather(
+                group.run(_store_one(store, 1)),
+                group.run(lambda: store.record_articles([(big, [], {}, ())], NOW)),
+                group.run(_store_one(store, 3)),
+                return_exceptions=True,
+            )
+
+        results = asyncio.run(main())
+        assert all(isinstance(r, TransactionAborted) for r in results), results
+        assert _urls(store) == [] and group.flushes == 0
+        assert not store.db.conn.in_transaction
+        store.db.conn.execute("PRAGMA max_page_count = 1073741823")
+        asyncio.run(group.run(_store_one(store, 4)))  # room again: the next group commits
+        assert _urls(store) == ["https://w.example/4"]
+
+
+def test_the_same_article_from_two_sources_in_one_group_is_stored_once(store: Any) -> None:
+    group = WriteGroup(store)
+    other = dataclasses.replace(_article(1), source="feed-b")
+
+    async def main() -> list[Any]:
+        return await asyncio.gather(
+            group.run(lambda: store.record_articles([(_article(1), [], {}, ())], NOW)),
+            group.run(lambda: store.record_articles([(other, [], {}, ())], NOW)),
+        )
+
+    first, second = asyncio.run(main())
+    assert group.flushes == 1
+    assert first[0].created and not second[0].created
+    assert first[0].article_id == second[0].article_id
+    assert store.get_article(first[0].article_id).sources == ("feed-a", "feed-b")
+
+
+def test_a_write_raising_a_base_exception_undoes_the_group_and_reaches_every_caller(
+    store: Any,
+) -> None:
+    group = WriteGroup(store)
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    async def main() -> list[Any]:
+        return await asyncio.gather(
+            group.run(_store_one(store, 1)),
+            group.run(interrupted),
+            return_exceptions=True,
+        )
+
+    with pytest.raises(KeyboardInterrupt):
+        asyncio.run(main())
+    assert _urls(store) == [] and not store.db.conn.in_transaction
+    asyncio.run(group.run(_store_one(store, 2)))  # and the group works afterwards
+    assert _urls(store) == ["https://w.example/2"]

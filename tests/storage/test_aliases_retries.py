@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from storage import SourceDef, SourceUpdate, SQLiteStore, canonical_url
-from tests.storage.conftest import T0, article, at
+from storage.sqlite import open_store
+from tests.storage.conftest import T0, article, at, body
 
 OLD = "https://feeds.example/r/abc123"
 
@@ -58,3 +60,28 @@ def test_empty_validators_clear_the_stored_ones(store: SQLiteStore) -> None:
     store.update_source("s", SourceUpdate(etag="", last_modified=""))
     st = store.get_source("s")
     assert st is not None and (st.etag, st.last_modified) == (None, None)
+
+
+def test_an_article_known_by_an_alias_is_not_stored_again(tmp_path: Path) -> None:
+    """Two sources carrying one story in the same poll both look it up before either is
+    stored; the one that reached it through a redirect stored the other's URL as an alias."""
+    with open_store(tmp_path / "a.db") as store:
+        short, final = "https://news.example/s/1", "https://news.example/2026/story"
+        first = dataclasses.replace(
+            article(final, "feed-a", text=body("page")), aliases=(canonical_url(short),)
+        )
+        [stored] = store.record_articles([(first, [], {}, ())], at(0))
+        # feed-b links the short URL, with its own teaser text (another content hash)
+        [again] = store.record_articles(
+            [(article(short, "feed-b", text=body("teaser")), [], {}, ())], at(0)
+        )
+        assert not again.created and again.article_id == stored.article_id
+        assert store.get_article(stored.article_id).sources == ("feed-a", "feed-b")
+        # and one seen as a duplicate under its own URL is found by that URL next time
+        third = article("https://mirror.example/story", "feed-c", text=body("page"))
+        [dup] = store.record_articles([(third, [], {}, ())], at(1))  # same text: same story
+        [by_url] = store.record_articles(
+            [(article("https://mirror.example/story", "feed-d", text=body("x")), [], {}, ())],
+            at(2),
+        )
+        assert not dup.created and by_url.article_id == stored.article_id

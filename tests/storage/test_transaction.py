@@ -3,12 +3,13 @@ nested, a savepoint that fails alone."""
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from storage import SQLiteStore, StorageError
+from storage import SQLiteStore, StorageError, TransactionAborted
 from storage.errors import DatabaseUnavailableError
 from storage.models import FetchLogEntry, SourceUpdate
 from storage.sqlite import open_store
@@ -85,3 +86,61 @@ def test_a_closed_store_refuses(tmp_path: Path) -> None:
     store.close()
     with pytest.raises(StorageError, match="closed"), store.transaction():
         pass
+
+
+def _nearly_full(store: SQLiteStore, spare_pages: int = 40) -> None:
+    """A disk with room for a few small rows: SQLite then fails with SQLITE_FULL and rolls
+    back the whole transaction by itself."""
+    pages = store.db.conn.execute("PRAGMA page_count").fetchone()[0]
+    store.db.conn.execute(f"PRAGMA max_page_count = {pages + spare_pages}")
+
+
+def test_a_write_method_inside_a_block_stays_all_or_nothing(store: SQLiteStore) -> None:
+    good = article("https://n.example/1")
+    bad = dataclasses.replace(article("https://n.example/2"), title=None, content_hash="h")
+    with store.transaction():
+        with pytest.raises(StorageError):
+            store.record_articles([(good, [], {}, ()), (bad, [], {}, ())], at(0))
+        # a caller that goes on with its bookkeeping after the error
+        store.record_poll(_entry(), SourceUpdate(etag='"v1"'))
+    assert _urls(store) == []  # not the first half of the failed batch
+    state = store.get_source("feed-a")
+    assert state is not None and state.etag == '"v1"'
+
+
+def test_an_error_that_makes_sqlite_roll_back_everything_aborts_every_block(
+    store: SQLiteStore,
+) -> None:
+    store.record_articles([(article("https://n.example/0"), [], {}, ())], at(0))
+    _nearly_full(store)
+    big = article("https://n.example/big", text="a long text " * 300_000)
+    with pytest.raises(TransactionAborted), store.transaction():
+        store.record_articles([(article("https://n.example/1"), [], {}, ())], at(1))
+        with pytest.raises(TransactionAborted), store.transaction():
+            store.record_articles([(big, [], {}, ())], at(1))  # disk full
+        # the outer block cannot go on either: no write may start a transaction of its own
+        with pytest.raises(TransactionAborted):
+            store.record_articles([(article("https://n.example/2"), [], {}, ())], at(1))
+        with pytest.raises(TransactionAborted), store.transaction():
+            pass
+    assert _urls(store) == ["https://n.example/0"]  # nothing of the block
+    store.db.conn.execute("PRAGMA max_page_count = 1073741823")  # room again: usable
+    with store.transaction():
+        store.record_articles([(article("https://n.example/3"), [], {}, ())], at(2))
+    assert _urls(store) == ["https://n.example/0", "https://n.example/3"]
+
+
+def test_three_levels_each_fail_alone(store: SQLiteStore) -> None:
+    with store.transaction():
+        store.record_articles([(article("https://n.example/1"), [], {}, ())], at(0))
+        with store.transaction():
+            store.record_articles([(article("https://n.example/2"), [], {}, ())], at(0))
+            with pytest.raises(RuntimeError), store.transaction():
+                store.record_articles([(article("https://n.example/3"), [], {}, ())], at(0))
+                raise RuntimeError("innermost only")
+        with pytest.raises(RuntimeError), store.transaction():
+            store.record_articles([(article("https://n.example/4"), [], {}, ())], at(0))
+            with store.transaction():
+                store.record_articles([(article("https://n.example/5"), [], {}, ())], at(0))
+            raise RuntimeError("the middle one, with what it kept inside")
+    assert _urls(store) == ["https://n.example/1", "https://n.example/2"]
