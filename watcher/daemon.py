@@ -4,7 +4,8 @@ once; the alert outbox is drained continuously; the digest goes out daily at ``[
 
 SIGTERM/SIGINT stop it cleanly: no new work starts, in-flight polls get a grace period to finish
 (a source's new articles and fetch bookkeeping are stored in one transaction, so a poll cut
-short stores nothing of that source and is simply picked up again at the next start).
+short stores nothing of that source's new items and is simply picked up again at the next
+start; a revision of an already stored article is its own transaction).
 """
 
 from __future__ import annotations

@@ -129,8 +129,9 @@ def _tree(body: bytes, base_url: str) -> object:
     text = decode_html(body)
     if not text.strip():
         raise ParseError(f"{base_url}: empty page")
-    try:
-        return lxml.html.document_fromstring(text.encode("utf-8"), base_url=base_url)
+    try:  # decoded already (header, meta, detection): the parser must not guess again
+        parser = lxml.html.HTMLParser(encoding="utf-8")
+        return lxml.html.document_fromstring(text.encode("utf-8"), parser=parser, base_url=base_url)
     except Exception as exc:  # lxml ParserError / ValueError on garbage
         raise ParseError(f"{base_url}: not an HTML page: {exc}") from exc
 

@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeVar
 import httpx
 
 from rules.models import Document, RuleMatch
+from storage.errors import StorageError
 from storage.interface import ArticleBatchItem, Store
 from storage.models import FetchLogEntry, NewArticle, SourceDef, SourceUpdate
 from storage.urls import canonical_url, content_hash
@@ -461,7 +462,7 @@ class Poller:
             unchanged = PollCounts()
             await self._revisit_listing(source, now, unchanged)
             return await self._conclude(
-                source, doc, now, started, "not_modified", hints, new_url, 0, unchanged
+                source, doc, now, started, "not_modified", hints, new_url, 0, unchanged, prev
             )
         try:
             match_as = None if source.fetches_pages else (source.name, source.language)
@@ -477,7 +478,7 @@ class Poller:
         lower = max(filter(None, (min_interval, doc.max_age())), default=None)
         hints = PollHints(0, None, lower, observed or prev.observed)
         return await self._conclude(
-            source, doc, now, started, "ok", hints, new_url, len(items), counts, store_new
+            source, doc, now, started, "ok", hints, new_url, len(items), counts, prev, store_new
         )
 
     async def _items(
@@ -600,9 +601,16 @@ class Poller:
                 ready.append(built)
                 found.append(item.prepared.matches if item.prepared is not None else None)
         if not ready:
-            if not carried:
+            if not carried and not counts.done_keys:
                 return counts, None
-            return counts, lambda: self.store.add_article_sources(carried, source.name, now)
+
+            def bookkeeping() -> None:
+                if carried:
+                    self.store.add_article_sources(carried, source.name, now)
+                if counts.done_keys:  # pages that made it after all (their retry rows go)
+                    self.store.clear_page_failures(counts.done_keys)
+
+            return counts, bookkeeping
         missing = [i for i, m in enumerate(found) if m is None]
         if missing:  # not matched by the parse job: pages, sitemaps, thread mode
             matched = await self.match_documents([ready[i][1] for i in missing])
@@ -882,21 +890,50 @@ class Poller:
         new_url: str | None,
         n_items: int,
         counts: PollCounts,
+        prev: PollHints,
         store_new: Callable[[], None] | None = None,
     ) -> SourceReport:
         """Store the source's new articles (``store_new``) and its fetch bookkeeping as one
         write of the poll's write group; the poller's own schedule of the source moves only
-        once that write is committed (a failed one leaves the failure path the old hints)."""
+        once that write is committed. A write the database refuses makes the source failed
+        (backoff from ``prev``, its state before this poll), nothing of it stored."""
 
         def write() -> tuple[SourceReport, datetime]:
             if store_new is not None:
                 store_new()
             return self._finish(source, doc, now, started, status, hints, new_url, n_items, counts)
 
-        report, nxt = await self._writes.run(write)
+        try:
+            report, nxt = await self._writes.run(write)
+        except StorageError as exc:
+            return self._store_failed(source, doc.url, now, started, exc, doc.status, prev)
         self._hints[source.name] = hints
         self._next[source.name] = nxt
         return report
+
+    def _store_failed(
+        self,
+        source: SourceConfig,
+        url: str,
+        now: datetime,
+        started: float,
+        exc: StorageError,
+        status: int | None,
+        prev: PollHints,
+    ) -> SourceReport:
+        """The source answered but its results could not be stored (disk full, a locked or
+        broken database): a failure of the source for its schedule, recorded if the store
+        still takes that much, so that the next poll fetches it whole again."""
+        reason = f"storing failed: {exc}"
+        try:
+            return self._failed(source, url, now, started, reason, status, None, False, prev)
+        except StorageError as again:
+            log.warning("source %s: recording the failure failed too: %s", source.name, again)
+        hints = PollHints(prev.failures + 1, None, prev.min_interval, prev.observed)
+        self._hints[source.name] = hints
+        self._next[source.name] = next_poll_time(source, self.config.fetch, hints, now)
+        ms = int((time.perf_counter() - started) * 1000)
+        return SourceReport(source.name, "error", reason, status, url=url, duration_ms=ms)
 
     def _finish(
         self,

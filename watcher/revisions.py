@@ -106,17 +106,19 @@ def due_by_age(
     states: Sequence[PageState], now: datetime, *, limit: int = MAX_REVISITS_PER_POLL
 ) -> list[PageState]:
     """The young articles of a listing source due for a check (see the module docstring),
-    the longest unchecked first."""
-    due: list[tuple[timedelta, PageState]] = []
+    the most overdue first (the time since the last check over the interval it was due
+    after), so that a backlog of old articles does not delay the young ones."""
+    due: list[tuple[float, int, PageState]] = []
     for st in states:
         age = now - st.first_seen_at
         if age > PAGE_REVISIT_WINDOW or st.extraction != "fulltext":
             continue
         waited = now - (st.checked_at or st.first_seen_at)
-        if waited >= max(PAGE_REVISIT_MIN_GAP, age / PAGE_REVISIT_AGE_SHARE):
-            due.append((waited, st))
-    due.sort(key=lambda d: (d[0], d[1].article_id), reverse=True)
-    return [st for _, st in due[:limit]]
+        interval = max(PAGE_REVISIT_MIN_GAP, age / PAGE_REVISIT_AGE_SHARE)
+        if waited >= interval:
+            due.append((waited / interval, st.article_id, st))
+    due.sort(key=lambda d: (d[0], d[1]), reverse=True)
+    return [st for _, _, st in due[:limit]]
 
 
 def meaningful_change(old: str, new: str) -> bool:
@@ -163,7 +165,12 @@ async def revisit_recent(
     if not ids:
         return
     states = poller.store.page_states(ids)
-    due = [Revisit(Candidate(st.url), st) for st in due_by_age(list(states.values()), now)]
+    due = [
+        # the stored title stands: only a new text makes a revision (the listing's link text
+        # was stored as the title, and the page's own <title> is not news)
+        Revisit(Candidate(st.url, title=poller.store.get_article(st.article_id).title), st)
+        for st in due_by_age(list(states.values()), now)
+    ]
     await _revalidate(poller, source, due, now, counts, source_muted, muted_rules, hold=False)
 
 
@@ -180,7 +187,9 @@ async def _revalidate(
 ) -> None:
     """Fetch (or take from the feed) the texts of ``due``, store the changed ones as new
     revisions and mark the others checked. ``hold``: a page failing for a temporary cause
-    holds the source's validators back, so that the next poll lists the item again."""
+    holds the source's validators back, so that the next poll lists the item again, and is
+    retried like a new article's page; without it (revisits by age) a failure counts as a
+    check, and the age schedule brings the page back."""
     if not due:
         return
     uses_page = source.fetches_pages
@@ -256,6 +265,11 @@ async def _fetch_pages(
             checks.append(PageCheck(aid, r.item.updated, d.etag, d.last_modified))
         else:
             usable.append((r, d))
+    if failed and not hold:  # revisits by age: the age schedule is the retry
+        for r, f in failed:
+            counts.notes.append(f"{r.state.url}: revision not checked: {f.reason}")
+            checks.append(PageCheck(r.state.article_id, r.item.updated))
+        failed = []
     if failed:
         temporary = [(r, f) for r, f in failed if f.temporary]
         seen = poller.store.note_page_failures(
@@ -265,8 +279,7 @@ async def _fetch_pages(
         attempts = iter(seen)  # in the order of ``temporary``
         for r, f in failed:
             if f.temporary and retry_left(*next(attempts), now):
-                if hold:  # the next poll must list the item again (no feed 304)
-                    counts.held += 1
+                counts.held += 1  # the next poll must list the item again (no feed 304)
                 counts.notes.append(f"{r.state.url}: revision not checked yet: {f.reason}")
             else:  # gone, refused, or out of retries: this revision is given up
                 counts.notes.append(f"{r.state.url}: revision not checked: {f.reason}")

@@ -30,6 +30,29 @@ def test_listing_page_links() -> None:
     assert links[0].title == "Orbital Labs commits $12 billion"
 
 
+@pytest.mark.parametrize(
+    "head",
+    [
+        "",
+        "<meta charset='gbk'>",
+        "<meta http-equiv='Content-Type' content='text/html; charset=gbk'>",
+    ],
+)
+def test_listing_link_texts_in_any_script(head: str) -> None:
+    """Link texts come out as the page says, whatever it declares: the page is decoded once
+    (here from GBK, the declared charset), and the parser must not decode it again (review 7:
+    without a declaration lxml read UTF-8 as Latin-1, and with one as the declared charset)."""
+    html = (
+        f"<html><head>{head}</head><body>"
+        "<a href='/2026/11/28/deepseek-lab-opens-a-new-office-9876'>深度求索开设新办公室</a>"
+        "<a href='/2026/11/28/meta-ai-spending-plan-in-arabic-5432'>ميتا تنفق ٦٠ مليار دولار</a>"
+        "</body></html>"
+    )
+    body = html.encode("gb18030") if head else html.encode("utf-8")
+    links = page_links(body, "https://news.example/latest/")
+    assert [link.title for link in links] == ["深度求索开设新办公室", "ميتا تنفق ٦٠ مليار دولار"]
+
+
 def test_autodiscovery_links() -> None:
     assert find_feed_links(
         (PAGES / "listing.html").read_bytes(), "https://ledger.example.org/"

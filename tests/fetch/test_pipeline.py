@@ -426,3 +426,34 @@ async def test_a_failed_write_stays_with_its_source(
     s3 = store.get_source("s3")
     assert s3.etag is None and s3.consecutive_failures == 1  # fetched whole next time
     assert store.get_source("s1").etag  # stored with its articles
+
+
+async def test_a_full_disk_fails_the_sources_like_any_failure_and_keeps_the_daemon_going(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules, caplog: Any
+) -> None:
+    """SQLite rolls a whole transaction back on SQLITE_FULL: every source of the write group
+    is reported failed with nothing of it stored, is retried on its normal backoff (not the
+    6 h of an internal error), and no traceback is logged."""
+    names = ["a", "b", "c"]
+    for name in names:
+        http_server.routes[f"/{name}"] = Route(
+            rss([(f"{name} story", f"http://x.example/{name}/1", "A data center. " * 200)]),
+            content_type=RSS,
+        )
+    cfg = make_config(
+        tmp_path, [{"name": n, "url": http_server.url(f"/{n}"), "fulltext": False} for n in names]
+    )
+    async with Poller(cfg, store, rules, workers=0) as poller:
+        poller._sync(NOW)  # sources known to the store before the disk fills up
+        pages = store.db.conn.execute("PRAGMA page_count").fetchone()[0]
+        store.db.conn.execute(f"PRAGMA max_page_count = {pages}")
+        with caplog.at_level(logging.WARNING, logger="watcher.poll"):
+            report = await poller.poll(NOW)
+        for r in report.sources:
+            assert r.status == "error" and (r.error or "").startswith("storing failed"), r
+            assert poller.next_poll_at(cfg.sources[0], NOW) < NOW + timedelta(hours=1)
+        assert "unexpected error" not in caplog.text and "Traceback" not in caplog.text
+        assert store.articles_between(NOW - timedelta(days=1), NOW + timedelta(days=1)) == []
+        store.db.conn.execute("PRAGMA max_page_count = 1073741823")  # room again
+        again = await poller.poll(NOW + timedelta(hours=2))
+        assert [r.status for r in again.sources] == ["ok"] * 3 and again.new_articles == 3

@@ -380,3 +380,64 @@ async def test_a_listing_source_revalidates_its_young_articles_by_age(
         # two days on, the article is no longer revalidated
         await poller.poll(at(0) + PAGE_REVISIT_WINDOW + timedelta(hours=1))
         assert len(http_server.hits(path)) == 3 and len(http_server.hits("/news/")) == 6
+
+
+async def test_an_unchanged_page_is_not_a_revision_of_the_listings_title(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any
+) -> None:
+    """The listing's link text is the stored title; the page's own <title> differs. A page
+    that answers 200 without validators but says nothing new is only checked (review 7: it
+    became a revision, dropping the matches of the link text)."""
+    rules = KeywordRules({"deepseek": "深度求索", "buildout": "build-out"})
+    path = "/2026/11/28/orbital-build-out"
+    http_server.routes[path] = Route(page(), etag=False)
+    http_server.routes["/news/"] = Route(
+        f'<html><body><a href="{path}">深度求索 tie-up: Orbital expands</a></body></html>'.encode()
+    )
+    cfg = make_config(
+        tmp_path, [{"name": "listing", "url": http_server.url("/news/"), "kind": "page"}]
+    )
+    async with Poller(cfg, store, rules, workers=0) as poller:
+        await poller.poll(at(0))
+        [aid] = store.recent_articles("listing", at(-1))
+        before = store.get_article(aid)
+        assert before.title == "深度求索 tie-up: Orbital expands"
+        matched = sorted(m.rule for m in store.article_matches(aid))
+        report = await poller.poll(at(70))
+        assert len(http_server.hits(path)) == 2  # revalidated: a 200, nothing new
+        after = store.get_article(aid)
+        assert (after.title, after.revision) == (before.title, 0)
+        assert report.sources[0].revised_articles == 0
+        assert sorted(m.rule for m in store.article_matches(aid)) == matched
+        assert store.page_states([aid])[aid].checked_at == at(70)
+
+
+async def test_a_failing_page_waits_for_its_next_check_by_age(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
+) -> None:
+    """A revisit by age that fails (503, 410) counts as a check: the page comes back on the
+    age schedule, not on every poll (review 7: 15 GETs of a 503 page in 12 h at 10-minute
+    polls)."""
+    path = "/2026/11/28/orbital-build-out"
+    http_server.routes[path] = Route(page())
+    http_server.routes["/news/"] = Route(
+        f'<html><body><a href="{path}">Orbital</a></body></html>'.encode()
+    )
+    cfg = make_config(
+        tmp_path, [{"name": "listing", "url": http_server.url("/news/"), "kind": "page"}]
+    )
+    async with Poller(cfg, store, rules, workers=0) as poller:
+        await poller.poll(at(0))
+        http_server.routes[path] = Route(b"busy", status=503)
+        notes: list[str] = []
+        for minute in range(60, 12 * 60 + 1, 10):
+            report = await poller.poll(at(minute))
+            assert report.sources[0].status == "not_modified"
+            notes += report.sources[0].notes
+        # checks at 1 h, 2 h, 3 h, 4.5 h, 6.75 h, ~10.1 h: six in 12 h, as for a healthy page
+        assert len(http_server.hits(path)) - 1 == 6
+        assert len(notes) == 6 and all("503" in n for n in notes)
+        http_server.routes[path] = Route(b"gone", status=410)
+        for minute in range(12 * 60 + 10, 48 * 60, 30):
+            await poller.poll(at(minute))
+        assert len(http_server.hits(path)) - 1 <= 6 + 4  # ~15 h, ~23 h, ~34 h (then too old)
