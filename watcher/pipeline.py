@@ -13,7 +13,6 @@ import pickle
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
@@ -27,12 +26,10 @@ from storage.urls import canonical_url, content_hash
 from watcher import revisions
 from watcher.config import Config, SourceConfig
 from watcher.errors import ExtractionError, FetchError, ParseError
-from watcher.extract import ExtractedArticle, guess_language
-from watcher.feeds import FeedItem
+from watcher.extract import ExtractedArticle
 from watcher.http import Backend, FetchedDoc, Fetcher, make_client
 from watcher.jobs import (
     MAX_ITEMS_PER_SOURCE,
-    Prepared,
     PreparedFeed,
     RuleMatcher,
     extract_many_job,
@@ -41,6 +38,14 @@ from watcher.jobs import (
     noop,
     parse_job,
 )
+from watcher.poll_types import (
+    Candidate,
+    PageFailure,
+    PollCounts,
+    PollReport,
+    SourceReport,
+    Status,
+)
 from watcher.polling import PollHints, adaptive_interval, next_poll_time
 from watcher.writegroup import WriteGroup
 
@@ -48,54 +53,12 @@ __all__ = ["PollReport", "Poller", "SourceReport"]
 
 log = logging.getLogger("watcher.poll")
 T = TypeVar("T")
-Status = Literal["ok", "not_modified", "error", "skipped"]
 
 MAX_SITEMAP_CHILDREN = 5  # children of a sitemap index fetched per level, newest first
 MAX_SITEMAP_FETCHES = 10  # child sitemaps fetched per poll in all (index -> index -> urlset)
 PAGE_RETRY_ATTEMPTS = 3  # failed page fetches (temporary cause) before using the feed text
 PAGE_RETRY_WINDOW = timedelta(hours=2)  # ... or this long after the first failure
 PAGES_PER_JOB = 8  # pages fetched together and extracted in one pool job
-
-
-@dataclass(frozen=True, slots=True)
-class SourceReport:
-    name: str
-    status: Status
-    error: str | None = None
-    http_status: int | None = None
-    items: int = 0
-    new_articles: int = 0
-    matched_articles: int = 0
-    alerts_created: int = 0
-    url: str = ""
-    duration_ms: int = 0
-    notes: tuple[str, ...] = ()  # e.g. items stored from the feed text because extraction failed
-    revised_articles: int = 0  # stored articles that changed (see watcher.revisions)
-
-
-@dataclass(frozen=True, slots=True)
-class PollReport:
-    sources: list[SourceReport] = field(default_factory=list)
-
-    @property
-    def items(self) -> int:
-        return sum(r.items for r in self.sources)
-
-    @property
-    def new_articles(self) -> int:
-        return sum(r.new_articles for r in self.sources)
-
-    @property
-    def matched_articles(self) -> int:
-        return sum(r.matched_articles for r in self.sources)
-
-    @property
-    def alerts_created(self) -> int:
-        return sum(r.alerts_created for r in self.sources)
-
-    @property
-    def failed(self) -> list[SourceReport]:
-        return [r for r in self.sources if r.status == "error"]
 
 
 POOL_SHUTDOWN_S = 10.0
@@ -142,48 +105,6 @@ def _pool(workers: int, rules_blob: bytes | None, pages: bool = True) -> Process
     return pool
 
 
-@dataclass
-class Candidate:
-    """A candidate article from any kind of source."""
-
-    url: str | None
-    guid: str | None = None
-    title: str = ""
-    summary: str = ""
-    content: str = ""
-    published: datetime | None = None
-    author: str | None = None
-    language: str | None = None
-    updated: datetime | None = None  # the source's modification time of the item, if any
-    prepared: Prepared | None = None  # computed by the worker (see watcher.jobs.prepare)
-
-    @property
-    def feed_text(self) -> str:
-        """The article text the feed itself carries (its title at least)."""
-        return self.content or self.summary or self.title
-
-    def feed_language(self, source: SourceConfig) -> str | None:
-        """The language of :attr:`feed_text`: the item's, the source's, else a guess."""
-        if self.prepared is not None and self.prepared.feed_hash is not None:
-            return self.prepared.feed_language
-        return self.language or source.language or guess_language(self.feed_text)
-
-    @classmethod
-    def from_feed(cls, it: FeedItem, prepared: Prepared | None = None) -> Candidate:
-        return cls(
-            it.url,
-            it.guid,
-            it.title,
-            it.summary,
-            it.content,
-            it.published,
-            it.author,
-            it.language,
-            it.updated,
-            prepared,
-        )
-
-
 def _newest_children(indexes: Sequence[Any], limit: int) -> list[str]:
     """Up to MAX_SITEMAP_CHILDREN child sitemaps of each index, newest ``<lastmod>`` first;
     undated ones after the dated, the newest-looking URL first (a news sitemap, a later date
@@ -214,14 +135,6 @@ def retry_left(attempts: int, first_failed: datetime, now: datetime) -> bool:
     return attempts < PAGE_RETRY_ATTEMPTS and now - first_failed < PAGE_RETRY_WINDOW
 
 
-@dataclass(frozen=True, slots=True)
-class PageFailure:
-    """An article page that could not be fetched; ``temporary``: a later poll may succeed."""
-
-    reason: str
-    temporary: bool
-
-
 class _Held:
     """Marks an item left for a later poll."""
 
@@ -235,19 +148,6 @@ _PERMANENT_REASONS = (
     "unsupported Content-Encoding",
     "corrupt compressed body",
 )
-
-
-@dataclass
-class PollCounts:
-    """What polling one source did, for its report (filled by the pipeline and revisions)."""
-
-    new: int = 0
-    matched: int = 0
-    alerts: int = 0
-    held: int = 0  # items left for a later poll (their page failed for a temporary cause)
-    revised: int = 0  # stored articles whose text changed (a new revision)
-    notes: list[str] = field(default_factory=list)
-    done_keys: list[str] = field(default_factory=list)  # pages whose retry count can go
 
 
 class Poller:

@@ -43,11 +43,12 @@ from typing import TYPE_CHECKING
 from rules.models import Document
 from storage.models import ArticleRevision, PageCheck, PageState
 from storage.urls import canonical_url, content_hash
+from watcher.poll_types import Candidate, PageFailure, PollCounts
 
-if TYPE_CHECKING:  # the poller and its item type live in the pipeline
+if TYPE_CHECKING:  # the poller imports this module
     from watcher.config import SourceConfig
     from watcher.http import FetchedDoc
-    from watcher.pipeline import Candidate, PageFailure, PollCounts, Poller
+    from watcher.pipeline import Poller
 
 log = logging.getLogger("watcher.poll")  # the poll engine's logger
 
@@ -159,8 +160,6 @@ async def revisit_recent(
 ) -> None:
     """Revalidate the young articles of a listing source that are due by age (see the module
     docstring); the same bounds and outcomes as :func:`revisit`."""
-    from watcher.pipeline import Candidate
-
     ids = poller.store.recent_articles(source.name, now - PAGE_REVISIT_WINDOW)
     if not ids:
         return
@@ -306,7 +305,6 @@ async def _fetch_pages(
 async def _fetch_again(poller: Poller, r: Revisit) -> FetchedDoc | PageFailure:
     """The stored article's page, conditionally (its validators from the last fetch)."""
     from watcher.errors import FetchError
-    from watcher.pipeline import PageFailure
 
     assert poller.fetcher is not None
     try:

@@ -13,7 +13,8 @@ from storage.models import PageState
 from tests.fetch.conftest import KeywordRules, make_config
 from tests.support.servers import LocalHTTPServer, Route
 from watcher.alerts.payload import alert_json, build_content
-from watcher.pipeline import PAGE_RETRY_ATTEMPTS, Candidate, Poller
+from watcher.pipeline import PAGE_RETRY_ATTEMPTS, Poller
+from watcher.poll_types import Candidate
 from watcher.revisions import (
     MAX_REVISITS_PER_POLL,
     MIN_REVISIT_GAP,
@@ -280,7 +281,7 @@ def test_a_matcher_error_in_the_parse_job_leaves_the_item_to_the_poller() -> Non
 
 def test_poll_summary_counts_updated_articles() -> None:
     from watcher.cycle import CycleResult
-    from watcher.pipeline import PollReport, SourceReport
+    from watcher.poll_types import PollReport, SourceReport
 
     report = PollReport([SourceReport("wire", "ok", items=3, revised_articles=1)])
     line = CycleResult(report, "nothing due").summary().splitlines()[0]
