@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
 import os
 import pickle
 import time
@@ -23,6 +22,7 @@ from storage.errors import StorageError
 from storage.interface import ArticleBatchItem, Store
 from storage.models import FetchLogEntry, NewArticle, SourceDef, SourceUpdate
 from storage.urls import canonical_url, content_hash
+from watcher import pool as worker_pool
 from watcher import revisions
 from watcher.config import Config, SourceConfig
 from watcher.errors import ExtractionError, FetchError, ParseError
@@ -33,9 +33,7 @@ from watcher.jobs import (
     PreparedFeed,
     RuleMatcher,
     extract_many_job,
-    init_worker,
     match_job,
-    noop,
     parse_job,
 )
 from watcher.poll_types import (
@@ -59,50 +57,6 @@ MAX_SITEMAP_FETCHES = 10  # child sitemaps fetched per poll in all (index -> ind
 PAGE_RETRY_ATTEMPTS = 3  # failed page fetches (temporary cause) before using the feed text
 PAGE_RETRY_WINDOW = timedelta(hours=2)  # ... or this long after the first failure
 PAGES_PER_JOB = 8  # pages fetched together and extracted in one pool job
-
-
-POOL_SHUTDOWN_S = 10.0
-
-
-async def _shutdown_pool(pool: Executor, grace: float) -> None:
-    """Stop the worker pool without blocking the event loop; workers still busy after
-    ``grace`` seconds (a pathological page) are killed so the daemon can always exit."""
-    try:
-        await asyncio.wait_for(
-            asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True), grace
-        )
-    except TimeoutError:
-        log.warning("worker pool did not stop within %.0fs; killing its workers", grace)
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            with contextlib.suppress(Exception):
-                proc.kill()
-
-
-def _stop_started_pool(start: asyncio.Future[ProcessPoolExecutor]) -> None:
-    if not start.cancelled() and start.exception() is None:
-        start.result().shutdown(wait=False, cancel_futures=True)
-
-
-def _pool(workers: int, rules_blob: bytes | None, pages: bool = True) -> ProcessPoolExecutor:
-    """A started pool: every worker spawned and initialised. Blocks for a while (forkserver
-    start-up, imports), so the poller calls it in a thread, off the event loop. ``pages``:
-    whether article pages will be extracted (trafilatura is then imported up front)."""
-    ctx = multiprocessing.get_context("forkserver")
-    preload = ["watcher.jobs", "watcher.discovery", "rules.engine"]
-    ctx.set_forkserver_preload([*preload, "watcher.extract", "trafilatura"] if pages else preload)
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=ctx,
-        initializer=init_worker,
-        initargs=(rules_blob, pages),
-    )
-    try:  # forkserver pools spawn a worker per submit, up to max_workers
-        for fut in [pool.submit(noop) for _ in range(workers)]:
-            fut.result()
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    return pool
 
 
 def _newest_children(indexes: Sequence[Any], limit: int) -> list[str]:
@@ -238,7 +192,7 @@ class Poller:
         """The pool's start-up, in a thread (once): the event loop keeps going meanwhile."""
         if self._pool_start is None:  # submitted at once (to_thread would wait for the loop)
             self._pool_start = asyncio.get_running_loop().run_in_executor(
-                None, _pool, self._workers, self._rules_blob, self._needs_pages
+                None, worker_pool.start_pool, self._workers, self._rules_blob, self._needs_pages
             )
         return self._pool_start
 
@@ -249,13 +203,13 @@ class Poller:
                 try:
                     self._executor = await asyncio.shield(start)
                 except asyncio.CancelledError:  # stopped as soon as it is up, not leaked
-                    start.add_done_callback(_stop_started_pool)
+                    start.add_done_callback(worker_pool.stop_started_pool)
                     raise
                 except Exception:  # it failed to start: nothing to stop
                     pass
             executor, self._executor = self._executor, None
             if executor is not None:
-                await _shutdown_pool(executor, POOL_SHUTDOWN_S)
+                await worker_pool.shutdown_pool(executor, worker_pool.POOL_SHUTDOWN_S)
         finally:
             if self._own_client and self._client is not None:
                 client, self._client = self._client, None

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-import watcher.pipeline as pipeline
+import watcher.pool as worker_pool
 from storage.sqlite import open_store
 from tests.fetch.conftest import KeywordRules, make_config
 from tests.fetch.test_pipeline import NOW, rss
@@ -24,14 +24,14 @@ from watcher.pipeline import Poller
 def _spy_pools(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Every pool the poller starts, in order."""
     started: list[Any] = []
-    real = pipeline._pool
+    real = worker_pool.start_pool
 
     def spy(*args: Any) -> Any:
         pool = real(*args)
         started.append(pool)
         return pool
 
-    monkeypatch.setattr(pipeline, "_pool", spy)
+    monkeypatch.setattr(worker_pool, "start_pool", spy)
     return started
 
 

@@ -90,9 +90,9 @@ def test_a_feed_only_pool_worker_imports_neither_the_poller_nor_its_http_stack(
         "from watcher.cli import main\n"
         "if __name__ == '__main__':\n"
         "    from watcher.config import RulesConfig\n"
-        "    from watcher.pipeline import _pool\n"
+        "    from watcher.pool import start_pool\n"
         "    from watcher.ruleload import load_rules_lazily\n"
-        "    pool = _pool(1, pickle.dumps(load_rules_lazily(RulesConfig())), pages=False)\n"
+        "    pool = start_pool(1, pickle.dumps(load_rules_lazily(RulesConfig())), pages=False)\n"
         "    mods = pool.submit(eval, \"sorted(__import__('sys').modules)\").result()\n"
         "    pool.shutdown()\n"
         "    print(' '.join(mods))\n",
