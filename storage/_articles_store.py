@@ -12,7 +12,7 @@ from storage._base import _CHUNK, StoreBase, _guarded
 from storage._rows import dumps, iso, iso_or_none, str_tuple
 from storage.errors import NotFoundError
 from storage.models import ArticleOutcome, NewArticle
-from storage.urls import content_hash
+from storage.urls import content_hash, guid_is_global
 
 
 class ArticlesStore(StoreBase):
@@ -22,25 +22,31 @@ class ArticlesStore(StoreBase):
     def _find_duplicate(self, article: NewArticle, fingerprint: str) -> int | None:
         """Canonical URL first (an article's own, then one under which a duplicate was seen,
         then an alias such as a redirect's target: the order of :meth:`known_articles`), then
-        GUID, then content hash (each only when non-empty)."""
+        GUID (a feed-local one only among the articles of the same source: see
+        :func:`storage.urls.guid_is_global`), then content hash (each only when non-empty)."""
         parts: list[str] = []
         params: list[str] = []
         canonical = article.canonical_url
+        guid = article.guid or ""
+        local = bool(guid) and not guid_is_global(guid)
         for rank, (table, id_column, column, value) in enumerate(
             (
                 ("articles", "id", "canonical_url", canonical),
                 ("article_sources", "article_id", "canonical_url", canonical),
                 ("article_urls", "article_id", "canonical_url", canonical),
-                ("articles", "id", "guid", article.guid or ""),
+                ("articles", "id", "guid", guid),
                 ("articles", "id", "content_hash", fingerprint),
             )
         ):
             if value:
+                scoped = " AND source = ?" if column == "guid" and local else ""
                 parts.append(
                     f"SELECT * FROM (SELECT {id_column} AS id, {rank} AS r FROM {table}"
-                    f" WHERE {column} = ? ORDER BY {id_column} LIMIT 1)"
+                    f" WHERE {column} = ?{scoped} ORDER BY {id_column} LIMIT 1)"
                 )
                 params.append(value)
+                if scoped:
+                    params.append(article.source)
         if not parts:
             return None
         row = self._conn.execute(
@@ -110,11 +116,19 @@ class ArticlesStore(StoreBase):
             self._add_source(article_id, source, None, now)
 
     @_guarded
-    def known_articles(self, keys: Sequence[tuple[str, str | None]]) -> list[int | None]:
+    def known_articles(
+        self, keys: Sequence[tuple[str, str | None]], source: str | None = None
+    ) -> list[int | None]:
         """:meth:`known_article` for many ``(canonical_url, guid)`` pairs at once: a few
-        ``IN (...)`` queries in one read snapshot instead of three queries per pair."""
+        ``IN (...)`` queries in one read snapshot instead of three queries per pair. With
+        ``source`` (the feed the keys come from), a feed-local GUID only finds an article of
+        that source (:func:`storage.urls.guid_is_global`)."""
         urls = list(dict.fromkeys(c for c, _ in keys if c))
         guids = list(dict.fromkeys(g for _, g in keys if g))
+        local_guids: list[str] = []
+        if source is not None:
+            local_guids = [g for g in guids if not guid_is_global(g)]
+            guids = [g for g in guids if guid_is_global(g)]
         by_url: dict[str, int] = {}
         by_alias: dict[str, int] = {}
         by_alias_url: dict[str, int] = {}
@@ -138,12 +152,21 @@ class ArticlesStore(StoreBase):
                 by_alias_url,
             ),
             ("SELECT guid, min(id) FROM articles WHERE guid IN ({}) GROUP BY guid", guids, by_guid),
+            (
+                "SELECT guid, min(id) FROM articles WHERE guid IN ({}) AND source = ?"
+                " GROUP BY guid",
+                local_guids,
+                by_guid,
+            ),
         )
         with self._read() as conn:
             for sql, values, out in lookups:
                 for i in range(0, len(values), _CHUNK):
                     chunk = values[i : i + _CHUNK]
-                    for key, found in conn.execute(sql.format(",".join("?" * len(chunk))), chunk):
+                    args = (
+                        [*chunk, source] if sql.endswith("AND source = ? GROUP BY guid") else chunk
+                    )
+                    for key, found in conn.execute(sql.format(",".join("?" * len(chunk))), args):
                         out[key] = int(found)
         result: list[int | None] = []
         for canon, guid in keys:

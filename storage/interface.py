@@ -88,7 +88,9 @@ class Store(Protocol):
         """Remember that ``source`` also carried an already stored article (idempotent); also
         adds it to ``also_reported_by`` of that article's alerts."""
 
-    def known_articles(self, keys: Sequence[tuple[str, str | None]]) -> list[int | None]:
+    def known_articles(
+        self, keys: Sequence[tuple[str, str | None]], source: str | None = None
+    ) -> list[int | None]:
         """:meth:`known_article` for many ``(canonical_url, guid)`` pairs, in order."""
 
     def add_article_sources(self, article_ids: Sequence[int], source: str, now: datetime) -> None:

@@ -204,3 +204,23 @@ def content_hash(title: str, text: str) -> str:
         return ""
     payload = _normalise_text(title) + "\n" + body
     return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+_UUID_RE = re.compile(
+    r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+)
+#: A GUID at least this long (and not a plain number) is taken as unique across feeds.
+GLOBAL_GUID_MIN_CHARS = 24
+
+
+def guid_is_global(guid: str) -> bool:
+    """Whether an item GUID identifies the story across feeds: a URL, a ``urn:`` or ``tag:``
+    URI, a UUID, or a long token that is not a plain number. A short one ("1001", "post-17")
+    is only unique within its feed: two feeds may both number their items, so such a GUID
+    identifies a story only together with its source."""
+    g = guid.strip()
+    if "://" in g or g[:4].lower() in ("urn:", "tag:"):
+        return True
+    if _UUID_RE.search(g):
+        return True
+    return len(g) >= GLOBAL_GUID_MIN_CHARS and not g.isdigit()

@@ -435,7 +435,7 @@ class Poller:
         mutes = self.store.active_mutes(now)
         source_muted = any(m.kind == "source" and m.target == source.name for m in mutes)
         muted_rules = {m.target for m in mutes if m.kind == "rule"}
-        todo, known, carried = self._unknown_items(items)
+        todo, known, carried = self._unknown_items(source, items)
         if known and not revisions.stamps_every_item(items):
             try:
                 await revisions.revisit(self, source, known, now, counts, source_muted, muted_rules)
@@ -498,7 +498,7 @@ class Poller:
             counts.notes.append(f"updated articles not checked: {type(exc).__name__}: {exc}")
 
     def _unknown_items(
-        self, items: list[Candidate]
+        self, source: SourceConfig, items: list[Candidate]
     ) -> tuple[list[tuple[Candidate, str | None]], list[tuple[Candidate, int]], list[int]]:
         """Items not stored yet (one batched lookup); the known items that state a
         modification time (revision candidates); the ids of all known ones (they only gain
@@ -517,7 +517,9 @@ class Poller:
             fresh.append((item, canon))
         if not fresh:
             return [], [], []
-        known_ids = self.store.known_articles([(canon or "", it.guid) for it, canon in fresh])
+        known_ids = self.store.known_articles(
+            [(canon or "", it.guid) for it, canon in fresh], source=source.name
+        )
         known = [k for k in known_ids if k is not None]
         todo = [pair for pair, k in zip(fresh, known_ids, strict=True) if k is None]
         updated = [

@@ -457,3 +457,26 @@ async def test_a_full_disk_fails_the_sources_like_any_failure_and_keeps_the_daem
         store.db.conn.execute("PRAGMA max_page_count = 1073741823")  # room again
         again = await poller.poll(NOW + timedelta(hours=2))
         assert [r.status for r in again.sources] == ["ok"] * 3 and again.new_articles == 3
+
+
+async def test_two_feeds_numbering_their_items_alike_lose_no_story(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
+) -> None:
+    def numbered(site: str, title: str) -> bytes:
+        return (
+            '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
+            f"<link>http://{site}/</link><item><title>{title}</title>"
+            f'<link>http://{site}/story/1</link><guid isPermaLink="false">1</guid>'
+            f"<description>{title}: a data center opens.</description></item></channel></rss>"
+        ).encode()
+
+    http_server.routes["/a"] = Route(numbered("a.example", "Alpha"), content_type=RSS)
+    http_server.routes["/b"] = Route(numbered("b.example", "Beta"), content_type=RSS)
+    sources = [{"name": n, "url": http_server.url(f"/{n}"), "fulltext": False} for n in ("a", "b")]
+    async with Poller(make_config(tmp_path, sources), store, rules, workers=0) as poller:
+        report = await poller.poll(NOW)
+    assert report.new_articles == 2 and report.alerts_created == 2
+    titles = sorted(
+        a.title for a in store.articles_between(NOW - timedelta(days=1), NOW + timedelta(days=1))
+    )
+    assert titles == ["Alpha", "Beta"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from storage import NotFoundError, SQLiteStore, StorageError, content_hash
+from storage.urls import guid_is_global
 from tests.storage.conftest import T0, article, at, body, match
 
 
@@ -98,9 +99,10 @@ def test_same_story_from_two_sources_one_alert_per_channel(store: SQLiteStore) -
 
 
 def test_known_article_and_add_article_source(store: SQLiteStore) -> None:
-    out = store.record_article(article("https://k.example/a", guid="G"), [], {"ops": ["r"]}, T0)
+    guid = "tag:k.example,2026:a"  # unique across feeds (see test_feed_local_guids)
+    out = store.record_article(article("https://k.example/a", guid=guid), [], {"ops": ["r"]}, T0)
     assert store.known_article("https://k.example/a") == out.article_id
-    assert store.known_article("https://other.example/", "G") == out.article_id
+    assert store.known_article("https://other.example/", guid) == out.article_id
     assert store.known_article("https://other.example/", "") is None
     assert store.known_article("https://other.example/") is None
     store.add_article_source(out.article_id, "feed-b", at(1))
@@ -109,7 +111,7 @@ def test_known_article_and_add_article_source(store: SQLiteStore) -> None:
     assert store.get_article(out.article_id).sources == ("feed-a", "feed-b")
     assert store.get_alert(out.alert_ids[0]).also_reported_by == ("feed-b",)
     # a duplicate's own URL is known from then on (no refetch of mirrors)
-    mirror = article("https://mirror.example/copy?utm_source=x", "feed-b", guid="G")
+    mirror = article("https://mirror.example/copy?utm_source=x", "feed-b", guid=guid)
     assert not store.record_article(mirror, [], {}, at(4)).created
     assert store.known_article("https://mirror.example/copy") == out.article_id
     with pytest.raises(NotFoundError):
@@ -260,3 +262,48 @@ def test_search_real_arabic_article(store: SQLiteStore, seed_article: str) -> No
     for query in ("ديبسيك", "Deepseek", "ميتا", "زوكربيرج", "ذكاء", "Llama 4", '"60 مليار"'):
         assert [a.id for a in store.search(query)] == [out.article_id], query
     assert {a.id for a in store.search("lisbon OR زوكربيرج")} == {out.article_id, other.article_id}
+
+
+def test_feed_local_guids_identify_a_story_only_within_their_source(store: SQLiteStore) -> None:
+    """Two feeds may both number their items: "1001" in feed-a and "1001" in feed-b are two
+    stories, and neither may swallow the other (it would be lost: stored as a source of the
+    first). A GUID that is a URL, a tag:/urn: URI or a UUID is unique across feeds."""
+    a = store.record_article(article("https://a.example/x", "feed-a", guid="1001"), [], {}, T0)
+    b = store.record_article(article("https://b.example/y", "feed-b", guid="1001"), [], {}, T0)
+    assert a.created and b.created and a.article_id != b.article_id
+    # the same feed listing its item again under a new link: the same story
+    again = store.record_article(
+        article("https://a.example/x-renamed", "feed-a", guid="1001", text=body("renamed")),
+        [],
+        {},
+        at(1),
+    )
+    assert not again.created and again.article_id == a.article_id
+    keys = [("https://c.example/z", "1001")]
+    assert store.known_articles(keys, source="feed-a") == [a.article_id]
+    assert store.known_articles(keys, source="feed-b") == [b.article_id]
+    assert store.known_articles(keys, source="feed-c") == [None]
+    # global GUIDs still join stories across feeds
+    uuid = "urn:uuid:0b7e2f52-7d2c-4c55-9d61-3f0a1e4b9c11"
+    c = store.record_article(article("https://a.example/u", "feed-a", guid=uuid), [], {}, at(2))
+    d = store.record_article(article("https://b.example/v", "feed-b", guid=uuid), [], {}, at(2))
+    assert c.created and not d.created and d.article_id == c.article_id
+    assert store.known_articles([("https://c.example/w", uuid)], source="feed-c") == [c.article_id]
+
+
+@pytest.mark.parametrize(
+    ("guid", "is_global"),
+    [
+        ("https://news.example/2026/11/28/story", True),
+        ("tag:news.example,2026:story-1", True),
+        ("urn:uuid:0b7e2f52-7d2c-4c55-9d61-3f0a1e4b9c11", True),
+        ("0b7e2f527d2c4c559d613f0a1e4b9c11", True),
+        ("news.example-2026-11-28-deepseek-v4", True),
+        ("1001", False),
+        ("post-17", False),
+        ("12345678901234567890123456", False),
+        ("  ", False),
+    ],
+)
+def test_guid_is_global(guid: str, is_global: bool) -> None:
+    assert guid_is_global(guid) is is_global

@@ -29,9 +29,10 @@ def _items() -> list:  # type: ignore[type-arg]
     a1 = article(
         "https://n.example/1", guid="g1", title="One", text="DeepSeek one and more words. " * 20
     )
-    a2 = article("https://n.example/2?utm_source=x", guid="g2", title="Two", text="Llama two")
+    g2 = "tag:n.example,2026:2"  # a GUID unique across feeds (a short one is feed-local)
+    a2 = article("https://n.example/2?utm_source=x", guid=g2, title="Two", text="Llama two")
     dup_url = article("https://n.example/1", "feed-b", guid="other", title="X", text="Y")
-    dup_guid = article("https://n.example/3", "feed-b", guid="g2", title="Z", text="W")
+    dup_guid = article("https://n.example/3", "feed-b", guid=g2, title="Z", text="W")
     dup_text = article(
         "https://n.example/4",
         "feed-c",
