@@ -29,6 +29,8 @@ revalidated on a schedule instead, while they are young (:data:`PAGE_REVISIT_WIN
 again once a third of its age has passed since its last check, and at least
 :data:`PAGE_REVISIT_MIN_GAP` later (about ten conditional GETs over two days, most of them
 answered 304), within the same per-poll bound, also when the listing itself is unchanged.
+An article stored from its link text because its page failed (``feed-fallback``) gets its
+full text this way once the page works.
 """
 
 from __future__ import annotations
@@ -112,7 +114,7 @@ def due_by_age(
     due: list[tuple[float, int, PageState]] = []
     for st in states:
         age = now - st.first_seen_at
-        if age > PAGE_REVISIT_WINDOW or st.extraction != "fulltext":
+        if age > PAGE_REVISIT_WINDOW or st.extraction == "feed":
             continue
         waited = now - (st.checked_at or st.first_seen_at)
         interval = max(PAGE_REVISIT_MIN_GAP, age / PAGE_REVISIT_AGE_SHARE)

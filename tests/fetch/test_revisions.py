@@ -331,9 +331,11 @@ def test_due_by_age_schedule() -> None:
     late = _state(1, checked_at=at(0) + 9 * hour)
     assert due_by_age([late], at(0) + 11 * hour) == []  # 2 h < 11 h / 3
     assert len(due_by_age([late], at(0) + 14 * hour)) == 1  # 5 h >= 14 h / 3
-    # too old, or a text that is not the page's own: never
+    # too old, or a feed's own text: never; a page that failed at first (the link text was
+    # stored): yes, its page may work now
     assert due_by_age([_state(1)], at(0) + PAGE_REVISIT_WINDOW + hour) == []
-    assert due_by_age([_state(1, extraction="feed-fallback")], at(120)) == []
+    assert due_by_age([_state(1, extraction="feed")], at(120)) == []
+    assert len(due_by_age([_state(1, extraction="feed-fallback")], at(120))) == 1
     # the longest unchecked first, at most MAX_REVISITS_PER_POLL
     many = [_state(i, checked_at=at(60 + i)) for i in range(15)]
     due = due_by_age(many, at(0) + 5 * hour)
@@ -442,3 +444,26 @@ async def test_a_failing_page_waits_for_its_next_check_by_age(
         for minute in range(12 * 60 + 10, 48 * 60, 30):
             await poller.poll(at(minute))
         assert len(http_server.hits(path)) - 1 <= 6 + 4  # ~15 h, ~23 h, ~34 h (then too old)
+
+
+async def test_a_listing_article_stored_from_its_link_text_gets_its_page_later(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
+) -> None:
+    path = "/2026/11/28/orbital-build-out"
+    http_server.routes[path] = Route(b"not yet", status=404)
+    http_server.routes["/news/"] = Route(
+        f'<html><body><a href="{path}">Orbital Labs build-out</a></body></html>'.encode()
+    )
+    cfg = make_config(
+        tmp_path, [{"name": "listing", "url": http_server.url("/news/"), "kind": "page"}]
+    )
+    async with Poller(cfg, store, rules, workers=0) as poller:
+        await poller.poll(at(0))
+        [aid] = store.recent_articles("listing", at(-1))
+        assert store.get_article(aid).extraction == "feed-fallback"
+        http_server.routes[path] = Route(page())  # the page is up now
+        report = await poller.poll(at(70))
+        art = store.get_article(aid)
+        assert report.sources[0].revised_articles == 1
+        assert art.extraction == "fulltext" and "Lisbon" in art.text
+        assert art.title == "Orbital Labs build-out" and art.revision == 1
