@@ -45,7 +45,7 @@ class Store(Protocol):
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None: ...
 
-    def transaction(self) -> AbstractContextManager[None]:
+    def transaction(self, *, atomic_calls: bool = True) -> AbstractContextManager[None]:
         """Several write calls as one transaction (nested: a savepoint); see
         :meth:`storage.sqlite.SQLiteStore.transaction`."""
 

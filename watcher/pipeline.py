@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import os
 import pickle
@@ -427,10 +428,11 @@ class Poller:
     # -- articles ----------------------------------------------------------------------------
     async def _store_items(
         self, source: SourceConfig, items: list[Candidate], now: datetime
-    ) -> tuple[PollCounts, Callable[[], None] | None]:
+    ) -> tuple[PollCounts, Callable[[PollCounts], None] | None]:
         """Prepare the source's new items (pages fetched, extracted and matched); returns the
-        counts so far and the synchronous write that stores them and completes the counts
-        (``None`` when nothing is new), run by the caller with the source's bookkeeping."""
+        counts so far and the synchronous write that stores them and completes the counts it
+        is given (``None`` when there is nothing to store), run by the caller with the
+        source's bookkeeping."""
         counts = PollCounts()
         mutes = self.store.active_mutes(now)
         source_muted = any(m.kind == "source" and m.target == source.name for m in mutes)
@@ -458,7 +460,7 @@ class Poller:
             if not carried and not counts.done_keys:
                 return counts, None
 
-            def bookkeeping() -> None:
+            def bookkeeping(_: PollCounts) -> None:
                 if carried:
                     self.store.add_article_sources(carried, source.name, now)
                 if counts.done_keys:  # pages that made it after all (their retry rows go)
@@ -472,12 +474,12 @@ class Poller:
                 found[i] = list(m)
         all_matches: list[Sequence[RuleMatch]] = [m or [] for m in found]
 
-        def store_new() -> None:
+        def store_new(done: PollCounts) -> None:
             if carried:  # stored already: they only gain this source
                 self.store.add_article_sources(carried, source.name, now)
-            self._record_all(ready, all_matches, now, source_muted, muted_rules, counts)
-            if counts.done_keys:  # their earlier failed attempts (if any) are history
-                self.store.clear_page_failures(counts.done_keys)
+            self._record_all(ready, all_matches, now, source_muted, muted_rules, done)
+            if done.done_keys:  # their earlier failed attempts (if any) are history
+                self.store.clear_page_failures(done.done_keys)
 
         return counts, store_new
 
@@ -747,7 +749,7 @@ class Poller:
         n_items: int,
         counts: PollCounts,
         prev: PollHints,
-        store_new: Callable[[], None] | None = None,
+        store_new: Callable[[PollCounts], None] | None = None,
     ) -> SourceReport:
         """Store the source's new articles (``store_new``) and its fetch bookkeeping as one
         write of the poll's write group; the poller's own schedule of the source moves only
@@ -755,9 +757,11 @@ class Poller:
         (backoff from ``prev``, its state before this poll), nothing of it stored."""
 
         def write() -> tuple[SourceReport, datetime]:
+            # counted on a copy: a write may run twice (alone again, see watcher.writegroup)
+            done = copy.copy(counts)
             if store_new is not None:
-                store_new()
-            return self._finish(source, doc, now, started, status, hints, new_url, n_items, counts)
+                store_new(done)
+            return self._finish(source, doc, now, started, status, hints, new_url, n_items, done)
 
         try:
             report, nxt = await self._writes.run(write)

@@ -1,5 +1,6 @@
 """The poller's group commit (watcher.writegroup): writes queued in one event-loop turn share a
-transaction, each fails alone, and a transaction that cannot commit fails every caller."""
+transaction; when one fails, each runs again alone, so that only it fails; a transaction that
+cannot begin fails every caller."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from storage import NewArticle, canonical_url
-from storage.errors import DatabaseUnavailableError, TransactionAborted
+from storage.errors import DatabaseUnavailableError
 from storage.sqlite import SQLiteStore, open_store
 from watcher.writegroup import WriteGroup
 
@@ -75,7 +76,7 @@ def test_a_failing_write_is_undone_alone_and_raises_to_its_caller(store: Any) ->
     first, failed, last = asyncio.run(main())
     assert isinstance(first, int) and isinstance(last, int)
     assert isinstance(failed, ValueError)
-    assert group.flushes == 1
+    assert group.flushes == 2  # the group failed; the other two committed alone
     assert _urls(store) == ["https://w.example/1", "https://w.example/2"]  # not 99
     assert store.index_pending() == 2
 
@@ -122,11 +123,9 @@ def test_a_caller_cancelled_before_the_flush_does_not_write(store: Any) -> None:
     assert ran == ["kept"]
 
 
-def test_disk_full_in_one_write_fails_the_whole_group_and_stores_none_of_it(
-    tmp_path: Path,
-) -> None:
-    """SQLite rolls back the whole transaction on SQLITE_FULL: the writes before the failing
-    one are undone too, so every caller must hear of it (and none after it may commit alone)."""
+def test_disk_full_in_one_write_fails_that_write_only(tmp_path: Path) -> None:
+    """SQLite rolls back the whole transaction on SQLITE_FULL, the writes before the failing
+    one included (review 6): they run again alone, and the small ones still fit."""
     with open_store(tmp_path / "full.db") as store:
         pages = store.db.conn.execute("PRAGMA page_count").fetchone()[0]
         store.db.conn.execute(f"PRAGMA max_page_count = {pages + 40}")
@@ -141,13 +140,34 @@ def test_disk_full_in_one_write_fails_the_whole_group_and_stores_none_of_it(
                 return_exceptions=True,
             )
 
-        results = asyncio.run(main())
-        assert all(isinstance(r, TransactionAborted) for r in results), results
-        assert _urls(store) == [] and group.flushes == 0
-        assert not store.db.conn.in_transaction
+        first, failed, last = asyncio.run(main())
+        assert isinstance(first, int) and isinstance(last, int)
+        assert isinstance(failed, DatabaseUnavailableError) and "full" in str(failed)
+        assert _urls(store) == ["https://w.example/1", "https://w.example/3"]
+        assert group.flushes == 2 and not store.db.conn.in_transaction
         store.db.conn.execute("PRAGMA max_page_count = 1073741823")
         asyncio.run(group.run(_store_one(store, 4)))  # room again: the next group commits
-        assert _urls(store) == ["https://w.example/4"]
+        assert _urls(store)[-1] == "https://w.example/4"
+
+
+def test_a_write_is_run_again_alone_from_scratch(store: Any) -> None:
+    """What a write did in the failed group is undone before it runs again: the article it
+    stored there is not found as a duplicate of itself the second time."""
+    group = WriteGroup(store)
+    outcomes: list[bool] = []
+
+    def first() -> None:
+        outcomes.append(store.record_articles([(_article(1), [], {}, ())], NOW)[0].created)
+
+    def broken() -> None:
+        raise ValueError("bug")
+
+    async def main() -> list[Any]:
+        return await asyncio.gather(group.run(first), group.run(broken), return_exceptions=True)
+
+    asyncio.run(main())
+    assert outcomes == [True, True]  # created in the group (undone), created again alone
+    assert _urls(store) == ["https://w.example/1"]
 
 
 def test_the_same_article_from_two_sources_in_one_group_is_stored_once(store: Any) -> None:
