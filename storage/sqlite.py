@@ -87,8 +87,9 @@ def open_store(path: pathlib.Path | str, *, busy_timeout_s: float = BUSY_TIMEOUT
         conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES:d}")
         # A savepoint (SQLiteStore.transaction nested) keeps the original of every page it
         # changes in a statement journal, which spills to a temporary file past 64 KiB:
-        # kept in memory it costs a copy (bench/poll: the poller's write groups, 0.1 s of
-        # file writes per 10,000 articles otherwise). Temporary tables and sorts too.
+        # kept in memory it costs a copy (measured with a savepoint per source of a cold
+        # poll: 0.1 s of file writes per 10,000 articles otherwise). Temporary tables and
+        # sorts too.
         conn.execute("PRAGMA temp_store = MEMORY")
         # Fail now, with a clear message, if the file cannot be written.
         conn.execute("BEGIN IMMEDIATE")
