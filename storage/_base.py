@@ -127,8 +127,9 @@ class StoreBase:
         Keep the block short and synchronous: it holds the store's lock, and anything run
         by the same thread in the meantime (another coroutine, if the block awaited) would
         join it. An error after which SQLite rolls back the whole transaction by itself (disk
-        full, I/O error) raises :class:`TransactionAborted` from the innermost block, and
-        from every block around it: nothing of the outermost one is kept."""
+        full, I/O error) raises :class:`TransactionAborted` from every block around it, and
+        from the innermost one too unless it has ``atomic_calls=False`` (then the call's own
+        error comes out of it): nothing of the outermost one is kept."""
         with self._lock:
             if self._closed:
                 raise StorageError("the store is closed")
@@ -139,7 +140,7 @@ class StoreBase:
             try:
                 with self._savepoint() if conn.in_transaction else self._write():
                     self._blocks += 1
-                    self._in_method = covered or not atomic_calls
+                    self._in_method = not atomic_calls
                     try:
                         yield
                     finally:

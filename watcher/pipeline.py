@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
+import dataclasses
 import logging
 import os
 import pickle
@@ -19,7 +19,7 @@ from typing import Any, Literal, TypeVar
 import httpx
 
 from rules.models import Document, RuleMatch
-from storage.errors import StorageError
+from storage.errors import DatabaseUnavailableError, StorageError
 from storage.interface import ArticleBatchItem, Store
 from storage.models import FetchLogEntry, NewArticle, SourceDef, SourceUpdate
 from storage.urls import canonical_url, content_hash
@@ -758,7 +758,7 @@ class Poller:
 
         def write() -> tuple[SourceReport, datetime]:
             # counted on a copy: a write may run twice (alone again, see watcher.writegroup)
-            done = copy.copy(counts)
+            done = dataclasses.replace(counts, notes=[*counts.notes], done_keys=[*counts.done_keys])
             if store_new is not None:
                 store_new(done)
             return self._finish(source, doc, now, started, status, hints, new_url, n_items, done)
@@ -782,13 +782,18 @@ class Poller:
         prev: PollHints,
     ) -> SourceReport:
         """The source answered but its results could not be stored (disk full, a locked or
-        broken database): a failure of the source for its schedule, recorded if the store
-        still takes that much, so that the next poll fetches it whole again."""
+        broken database): a failure of the source for its schedule, so that the next poll
+        fetches it whole again. Recorded if the store still takes that much; not tried when
+        the database itself is unavailable (locked: it would only wait for the lock again,
+        on the event loop, once per source)."""
         reason = f"storing failed: {exc}"
-        try:
-            return self._failed(source, url, now, started, reason, status, None, False, prev)
-        except StorageError as again:
-            log.warning("source %s: recording the failure failed too: %s", source.name, again)
+        if not isinstance(exc, DatabaseUnavailableError):
+            try:
+                return self._failed(source, url, now, started, reason, status, None, False, prev)
+            except StorageError as again:
+                log.warning("source %s: recording the failure failed too: %s", source.name, again)
+        else:
+            log.warning("source %s (%s) failed: %s (not recorded)", source.name, url, reason)
         hints = PollHints(prev.failures + 1, None, prev.min_interval, prev.observed)
         self._hints[source.name] = hints
         self._next[source.name] = next_poll_time(source, self.config.fetch, hints, now)

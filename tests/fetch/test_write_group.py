@@ -5,8 +5,9 @@ cannot begin fails every caller."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -207,3 +208,36 @@ def test_a_write_raising_a_base_exception_undoes_the_group_and_reaches_every_cal
     assert _urls(store) == [] and not store.db.conn.in_transaction
     asyncio.run(group.run(_store_one(store, 2)))  # and the group works afterwards
     assert _urls(store) == ["https://w.example/2"]
+
+
+def test_a_locked_database_fails_the_group_with_one_wait_not_one_per_write(
+    tmp_path: Path,
+) -> None:
+    """Another process holds the write lock past the busy timeout: BEGIN fails, and trying
+    again write by write would only wait once more per write, on the event loop (review 8)."""
+    path = tmp_path / "locked.db"
+    with open_store(path) as holder, open_store(path, busy_timeout_s=0.05) as store:
+        attempts = 0
+        real = store.transaction
+
+        @contextlib.contextmanager
+        def counted(**kw: Any) -> Iterator[None]:
+            nonlocal attempts
+            attempts += 1
+            with real(**kw):
+                yield
+
+        store.transaction = counted  # type: ignore[method-assign]
+        group = WriteGroup(store)
+
+        async def main() -> list[Any]:
+            writes = [group.run(_store_one(store, n)) for n in range(5)]
+            return await asyncio.gather(*writes, return_exceptions=True)
+
+        holder.db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            results = asyncio.run(main())
+        finally:
+            holder.db.conn.execute("ROLLBACK")
+        assert all(isinstance(r, DatabaseUnavailableError) for r in results)
+        assert attempts == 1 and _urls(store) == []

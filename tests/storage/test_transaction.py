@@ -144,3 +144,18 @@ def test_three_levels_each_fail_alone(store: SQLiteStore) -> None:
                 store.record_articles([(article("https://n.example/5"), [], {}, ())], at(0))
             raise RuntimeError("the middle one, with what it kept inside")
     assert _urls(store) == ["https://n.example/1", "https://n.example/2"]
+
+
+@pytest.mark.parametrize("outer_atomic", [True, False])
+def test_an_atomic_block_keeps_its_calls_all_or_nothing_inside_any_block(
+    store: SQLiteStore, outer_atomic: bool
+) -> None:
+    """A block with atomic_calls=False lets its write calls join without savepoints (its
+    caller lets it fail as a whole); an atomic block nested in it still has them (review 8)."""
+    good = article("https://n.example/1")
+    bad = dataclasses.replace(article("https://n.example/2"), title=None, content_hash="h")
+    with store.transaction(atomic_calls=outer_atomic), store.transaction():
+        with pytest.raises(StorageError):
+            store.record_articles([(good, [], {}, ()), (bad, [], {}, ())], at(0))
+        store.record_articles([(article("https://n.example/3"), [], {}, ())], at(0))
+    assert _urls(store) == ["https://n.example/3"]
