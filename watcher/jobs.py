@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copyreg
 import pickle
+import signal
 import types
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -123,6 +124,10 @@ copyreg.pickle(types.MappingProxyType, lambda m: (_mappingproxy, (dict(m),)))
 
 def init_worker(rules_blob: bytes | None, pages: bool = True) -> None:
     global _WORKER_RULES
+    # Ctrl-C in a terminal reaches the whole process group: the main process stops the pool
+    # itself (after letting in-flight work finish), so a worker neither dies of it mid-job nor
+    # prints a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if pages:  # import once per worker, before the first job (a feed-only poll needs none)
         import trafilatura  # noqa: F401
 

@@ -21,6 +21,7 @@ def test_unit_has_restart_state_and_hardening() -> None:
         "ProtectSystem=strict",
         "NoNewPrivileges=yes",
         "KillSignal=SIGTERM",
+        "KillMode=mixed",
         "EnvironmentFile=-/etc/ai-news-watcher/env",
     ):
         assert line in text.splitlines(), line

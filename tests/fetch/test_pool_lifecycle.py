@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -145,3 +146,17 @@ async def test_polling_one_source_with_validators_starts_no_pool_up_front(
             assert poller._pool_start is not None  # all sources: g will answer with a body
     finally:
         store.close()
+
+
+def test_a_worker_ignores_ctrl_c_and_keeps_working() -> None:
+    """Ctrl-C in a terminal signals the whole process group; the main process stops the pool
+    itself, so a worker must neither die of SIGINT mid-job nor print a traceback."""
+    pool = worker_pool.start_pool(1, None, pages=False)
+    try:
+        (pid,) = list(pool._processes)  # type: ignore[attr-defined]
+        os.kill(pid, signal.SIGINT)
+        time.sleep(0.2)
+        assert pool.submit(noop).result(timeout=10) is None
+        assert list(pool._processes) == [pid]  # type: ignore[attr-defined]  # the same worker
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
