@@ -434,9 +434,7 @@ class Poller:
         is given (``None`` when there is nothing to store), run by the caller with the
         source's bookkeeping."""
         counts = PollCounts()
-        mutes = self.store.active_mutes(now)
-        source_muted = any(m.kind == "source" and m.target == source.name for m in mutes)
-        muted_rules = {m.target for m in mutes if m.kind == "rule"}
+        source_muted, muted_rules = self._mutes(source, now)
         todo, known, carried = self._unknown_items(source, items)
         if known and not revisions.stamps_every_item(items):
             try:
@@ -483,6 +481,12 @@ class Poller:
 
         return counts, store_new
 
+    def _mutes(self, source: SourceConfig, now: datetime) -> tuple[bool, set[str]]:
+        """Whether ``source`` is muted now, and which rules are."""
+        mutes = self.store.active_mutes(now)
+        source_muted = any(m.kind == "source" and m.target == source.name for m in mutes)
+        return source_muted, {m.target for m in mutes if m.kind == "rule"}
+
     async def _revisit_listing(
         self, source: SourceConfig, now: datetime, counts: PollCounts
     ) -> None:
@@ -491,9 +495,7 @@ class Poller:
         if source.kind != "page":
             return
         try:
-            mutes = self.store.active_mutes(now)
-            source_muted = any(m.kind == "source" and m.target == source.name for m in mutes)
-            muted_rules = {m.target for m in mutes if m.kind == "rule"}
+            source_muted, muted_rules = self._mutes(source, now)
             await revisions.revisit_recent(self, source, now, counts, source_muted, muted_rules)
         except Exception as exc:  # never at the expense of the poll itself
             log.warning("source %s: checking updated articles failed: %s", source.name, exc)
@@ -794,11 +796,7 @@ class Poller:
                 log.warning("source %s: recording the failure failed too: %s", source.name, again)
         else:
             log.warning("source %s (%s) failed: %s (not recorded)", source.name, url, reason)
-        hints = PollHints(prev.failures + 1, None, prev.min_interval, prev.observed)
-        self._hints[source.name] = hints
-        self._next[source.name] = next_poll_time(source, self.config.fetch, hints, now)
-        ms = int((time.perf_counter() - started) * 1000)
-        return SourceReport(source.name, "error", reason, status, url=url, duration_ms=ms)
+        return self._failure(source, url, now, started, reason, status, None, prev)[0]
 
     def _finish(
         self,
@@ -855,18 +853,34 @@ class Poller:
         permanent: bool,
         prev: PollHints | None = None,
     ) -> SourceReport:
+        report, nxt = self._failure(source, url, now, started, reason, status, retry_after, prev)
+        log.warning("source %s (%s) failed: %s", source.name, url, reason)
+        self.store.record_poll(
+            FetchLogEntry(source.name, url, now, "error", status, reason, report.duration_ms),
+            SourceUpdate(next_poll_at=nxt, retired=True if permanent else None),
+        )
+        return report
+
+    def _failure(
+        self,
+        source: SourceConfig,
+        url: str,
+        now: datetime,
+        started: float,
+        reason: str,
+        status: int | None,
+        retry_after: float | None,
+        prev: PollHints | None,
+    ) -> tuple[SourceReport, datetime]:
+        """A failed poll in the poller's own schedule (backoff from ``prev``, else from the
+        hints it keeps): its report and when the source is due next."""
         ms = int((time.perf_counter() - started) * 1000)
         prev = prev or self._hints.get(source.name) or PollHints()
         hints = PollHints(prev.failures + 1, retry_after, prev.min_interval, prev.observed)
         self._hints[source.name] = hints
         nxt = next_poll_time(source, self.config.fetch, hints, now)
         self._next[source.name] = nxt
-        log.warning("source %s (%s) failed: %s", source.name, url, reason)
-        self.store.record_poll(
-            FetchLogEntry(source.name, url, now, "error", status, reason, ms),
-            SourceUpdate(next_poll_at=nxt, retired=True if permanent else None),
-        )
-        return SourceReport(source.name, "error", reason, status, url=url, duration_ms=ms)
+        return SourceReport(source.name, "error", reason, status, url=url, duration_ms=ms), nxt
 
 
 def retry_delay(now: datetime, when: datetime) -> timedelta:
