@@ -22,7 +22,7 @@ _REFRESHED = ("name", "severity", "tags", "evidence", "details", "amount_usd")
 
 _STATE_COLUMNS = (
     "id, url, first_seen_at, extraction, item_updated, page_etag, page_last_modified,"
-    " checked_at, content_hash, revision"
+    " checked_at, content_hash, revision, title"
 )
 
 
@@ -44,6 +44,7 @@ def page_states(conn: sqlite3.Connection, article_ids: Sequence[int]) -> dict[in
                 checked_at=_rows.dt(row[7]),
                 content_hash=row[8],
                 revision=int(row[9] or 0),
+                title=row[10] or "",
             )
     return out
 

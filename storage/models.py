@@ -148,6 +148,7 @@ class PageState:
     checked_at: datetime | None = None
     content_hash: str | None = None
     revision: int = 0
+    title: str = ""  # the stored title (a listing's link text, for a page source)
 
 
 @dataclass(frozen=True, slots=True)

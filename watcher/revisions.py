@@ -169,7 +169,7 @@ async def revisit_recent(
     due = [
         # the stored title stands: only a new text makes a revision (the listing's link text
         # was stored as the title, and the page's own <title> is not news)
-        Revisit(Candidate(st.url, title=poller.store.get_article(st.article_id).title), st)
+        Revisit(Candidate(st.url, title=st.title), st)
         for st in due_by_age(list(states.values()), now)
     ]
     await _revalidate(poller, source, due, now, counts, source_muted, muted_rules, hold=False)
