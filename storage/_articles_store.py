@@ -133,40 +133,48 @@ class ArticlesStore(StoreBase):
         by_alias: dict[str, int] = {}
         by_alias_url: dict[str, int] = {}
         by_guid: dict[str, int] = {}
-        lookups = (
+        # (query with "{}" for the IN list, its values, more parameters after them, results)
+        lookups: tuple[tuple[str, list[str], list[str], dict[str, int]], ...] = (
             (
                 "SELECT canonical_url, min(id) FROM articles WHERE canonical_url IN ({})"
                 " GROUP BY canonical_url",
                 urls,
+                [],
                 by_url,
             ),
             (
                 "SELECT canonical_url, min(article_id) FROM article_sources WHERE canonical_url"
                 " IN ({}) GROUP BY canonical_url",
                 urls,
+                [],
                 by_alias,
             ),
             (
                 "SELECT canonical_url, article_id FROM article_urls WHERE canonical_url IN ({})",
                 urls,
+                [],
                 by_alias_url,
             ),
-            ("SELECT guid, min(id) FROM articles WHERE guid IN ({}) GROUP BY guid", guids, by_guid),
+            (
+                "SELECT guid, min(id) FROM articles WHERE guid IN ({}) GROUP BY guid",
+                guids,
+                [],
+                by_guid,
+            ),
             (
                 "SELECT guid, min(id) FROM articles WHERE guid IN ({}) AND source = ?"
                 " GROUP BY guid",
                 local_guids,
+                [source or ""],
                 by_guid,
             ),
         )
         with self._read() as conn:
-            for sql, values, out in lookups:
+            for sql, values, more, out in lookups:
                 for i in range(0, len(values), _CHUNK):
                     chunk = values[i : i + _CHUNK]
-                    args = (
-                        [*chunk, source] if sql.endswith("AND source = ? GROUP BY guid") else chunk
-                    )
-                    for key, found in conn.execute(sql.format(",".join("?" * len(chunk))), args):
+                    query = sql.format(",".join("?" * len(chunk)))
+                    for key, found in conn.execute(query, [*chunk, *more]):
                         out[key] = int(found)
         result: list[int | None] = []
         for canon, guid in keys:
