@@ -49,7 +49,7 @@ def _alive(pool: Any) -> list[int]:
 
 
 async def test_jobs_in_flight_when_a_worker_dies_get_one_fresh_pool(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: Any
 ) -> None:
     started = _spy_pools(monkeypatch)
     cfg = make_config(tmp_path, [{"name": "f", "url": "http://127.0.0.1:9/f.xml"}])
@@ -78,74 +78,60 @@ async def test_jobs_in_flight_when_a_worker_dies_get_one_fresh_pool(
 
 
 async def test_a_poll_where_everything_answers_304_starts_no_pool(
-    http_server: LocalHTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    http_server: LocalHTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: Any
 ) -> None:
     started = _spy_pools(monkeypatch)
     cfg = make_config(tmp_path, [_story_feed(http_server)])
-    store = open_store(tmp_path / "watcher.db")
-    try:
-        async with Poller(cfg, store, KeywordRules({"x": "story"}), workers=1) as poller:
-            assert poller._pool_start is not None  # no validators yet: started at once
-            report = await poller.poll(NOW)
-        assert report.sources[0].status == "ok" and report.sources[0].new_articles == 1
-        assert len(started) == 1
-        async with Poller(cfg, store, KeywordRules({"x": "story"}), workers=1) as poller:
-            report = await poller.poll(NOW)
-            assert report.sources[0].status == "not_modified"
-            assert poller._pool_start is None and poller._executor is None
-        assert len(started) == 1  # the second poller never started one
-    finally:
-        store.close()
+    async with Poller(cfg, store, KeywordRules({"x": "story"}), workers=1) as poller:
+        assert poller._pool_start is not None  # no validators yet: started at once
+        report = await poller.poll(NOW)
+    assert report.sources[0].status == "ok" and report.sources[0].new_articles == 1
+    assert len(started) == 1
+    async with Poller(cfg, store, KeywordRules({"x": "story"}), workers=1) as poller:
+        report = await poller.poll(NOW)
+        assert report.sources[0].status == "not_modified"
+        assert poller._pool_start is None and poller._executor is None
+    assert len(started) == 1  # the second poller never started one
 
 
 async def test_closing_while_the_pool_starts_stops_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: Any
 ) -> None:
     started = _spy_pools(monkeypatch)
     cfg = make_config(tmp_path, [{"name": "f", "url": "http://127.0.0.1:9/f.xml"}])
-    store = open_store(tmp_path / "watcher.db")
-    try:
-        poller = Poller(cfg, store, KeywordRules({"x": "x"}), workers=1)
-        await poller.__aenter__()
-        assert poller._pool_start is not None  # a source with no validators: started at once
-        closing = asyncio.ensure_future(poller.__aexit__(None, None, None))
-        await asyncio.sleep(0)
-        closing.cancel()  # e.g. a second SIGTERM while the pool is still starting
-        with pytest.raises(asyncio.CancelledError):
-            await closing
-        for _ in range(200):  # the start finishes in its thread, then the pool is stopped
-            if started and not _alive(started[0]):
-                break
-            await asyncio.sleep(0.05)
-        assert len(started) == 1 and _alive(started[0]) == []
-    finally:
-        store.close()
+    poller = Poller(cfg, store, KeywordRules({"x": "x"}), workers=1)
+    await poller.__aenter__()
+    assert poller._pool_start is not None  # a source with no validators: started at once
+    closing = asyncio.ensure_future(poller.__aexit__(None, None, None))
+    await asyncio.sleep(0)
+    closing.cancel()  # e.g. a second SIGTERM while the pool is still starting
+    with pytest.raises(asyncio.CancelledError):
+        await closing
+    for _ in range(200):  # the start finishes in its thread, then the pool is stopped
+        if started and not _alive(started[0]):
+            break
+        await asyncio.sleep(0.05)
+    assert len(started) == 1 and _alive(started[0]) == []
 
 
 async def test_polling_one_source_with_validators_starts_no_pool_up_front(
-    http_server: LocalHTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    http_server: LocalHTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: Any
 ) -> None:
     """`watcher poll --source X`: only X decides, not another source never polled yet."""
     started = _spy_pools(monkeypatch)
     known = _story_feed(http_server)
     fresh = {"name": "g", "url": "http://127.0.0.1:9/g.xml", "fulltext": False}
     cfg = make_config(tmp_path, [known, fresh])
-    store = open_store(tmp_path / "watcher.db")
-    try:
-        [f, _] = cfg.sources
-        async with Poller(cfg, store, KeywordRules({"x": "story"}), workers=1) as poller:
-            await poller.poll(NOW, [f])  # f now has its validators
-        started.clear()
-        async with Poller(
-            cfg, store, KeywordRules({"x": "story"}), workers=1, sources=[f]
-        ) as poller:
-            assert poller._pool_start is None  # g has none, but is not polled here
-            report = await poller.poll(NOW, [f])
-        assert report.sources[0].status == "not_modified" and started == []
-        async with Poller(cfg, store, KeywordRules({"x": "story"}), workers=1) as poller:
-            assert poller._pool_start is not None  # all sources: g will answer with a body
-    finally:
-        store.close()
+    [f, _] = cfg.sources
+    async with Poller(cfg, store, KeywordRules({"x": "story"}), workers=1) as poller:
+        await poller.poll(NOW, [f])  # f now has its validators
+    started.clear()
+    async with Poller(cfg, store, KeywordRules({"x": "story"}), workers=1, sources=[f]) as poller:
+        assert poller._pool_start is None  # g has none, but is not polled here
+        report = await poller.poll(NOW, [f])
+    assert report.sources[0].status == "not_modified" and started == []
+    async with Poller(cfg, store, KeywordRules({"x": "story"}), workers=1) as poller:
+        assert poller._pool_start is not None  # all sources: g will answer with a body
 
 
 def test_a_worker_ignores_ctrl_c_and_keeps_working() -> None:

@@ -342,17 +342,25 @@ def test_due_by_age_schedule() -> None:
     assert [s.article_id for s in due] == list(range(MAX_REVISITS_PER_POLL))
 
 
+def serve_listing(
+    server: LocalHTTPServer, tmp_path: Path, story: Route, link_text: str = "Orbital"
+) -> tuple[str, Any]:
+    """A listing page (page source "listing") linking one article, served as ``story``;
+    returns the article's path and the config."""
+    path = "/2026/11/28/orbital-build-out"
+    server.routes[path] = story
+    server.routes["/news/"] = Route(
+        f'<html><body><a href="/">Home</a><a href="{path}">{link_text}</a></body></html>'.encode()
+    )
+    return path, make_config(
+        tmp_path, [{"name": "listing", "url": server.url("/news/"), "kind": "page"}]
+    )
+
+
 async def test_a_listing_source_revalidates_its_young_articles_by_age(
     http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
 ) -> None:
-    path = "/2026/11/28/orbital-build-out"
-    http_server.routes[path] = Route(page())
-    http_server.routes["/news/"] = Route(
-        f'<html><body><a href="/">Home</a><a href="{path}">Orbital</a></body></html>'.encode()
-    )
-    cfg = make_config(
-        tmp_path, [{"name": "listing", "url": http_server.url("/news/"), "kind": "page"}]
-    )
+    path, cfg = serve_listing(http_server, tmp_path, Route(page()))
     deepseek = "It will also host models from 深度求索 (DeepSeek)."
     async with Poller(cfg, store, rules, workers=0) as poller:
         first = await poller.poll(at(0))
@@ -392,13 +400,8 @@ async def test_an_unchanged_page_is_not_a_revision_of_the_listings_title(
     that answers 200 without validators but says nothing new is only checked (review 7: it
     became a revision, dropping the matches of the link text)."""
     rules = KeywordRules({"deepseek": "深度求索", "buildout": "build-out"})
-    path = "/2026/11/28/orbital-build-out"
-    http_server.routes[path] = Route(page(), etag=False)
-    http_server.routes["/news/"] = Route(
-        f'<html><body><a href="{path}">深度求索 tie-up: Orbital expands</a></body></html>'.encode()
-    )
-    cfg = make_config(
-        tmp_path, [{"name": "listing", "url": http_server.url("/news/"), "kind": "page"}]
+    path, cfg = serve_listing(
+        http_server, tmp_path, Route(page(), etag=False), "深度求索 tie-up: Orbital expands"
     )
     async with Poller(cfg, store, rules, workers=0) as poller:
         await poller.poll(at(0))
@@ -421,14 +424,7 @@ async def test_a_failing_page_waits_for_its_next_check_by_age(
     """A revisit by age that fails (503, 410) counts as a check: the page comes back on the
     age schedule, not on every poll (review 7: 15 GETs of a 503 page in 12 h at 10-minute
     polls)."""
-    path = "/2026/11/28/orbital-build-out"
-    http_server.routes[path] = Route(page())
-    http_server.routes["/news/"] = Route(
-        f'<html><body><a href="{path}">Orbital</a></body></html>'.encode()
-    )
-    cfg = make_config(
-        tmp_path, [{"name": "listing", "url": http_server.url("/news/"), "kind": "page"}]
-    )
+    path, cfg = serve_listing(http_server, tmp_path, Route(page()))
     async with Poller(cfg, store, rules, workers=0) as poller:
         await poller.poll(at(0))
         http_server.routes[path] = Route(b"busy", status=503)
@@ -449,13 +445,8 @@ async def test_a_failing_page_waits_for_its_next_check_by_age(
 async def test_a_listing_article_stored_from_its_link_text_gets_its_page_later(
     http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
 ) -> None:
-    path = "/2026/11/28/orbital-build-out"
-    http_server.routes[path] = Route(b"not yet", status=404)
-    http_server.routes["/news/"] = Route(
-        f'<html><body><a href="{path}">Orbital Labs build-out</a></body></html>'.encode()
-    )
-    cfg = make_config(
-        tmp_path, [{"name": "listing", "url": http_server.url("/news/"), "kind": "page"}]
+    path, cfg = serve_listing(
+        http_server, tmp_path, Route(b"not yet", status=404), "Orbital Labs build-out"
     )
     async with Poller(cfg, store, rules, workers=0) as poller:
         await poller.poll(at(0))
