@@ -31,6 +31,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from storage.sqlite import open_store
+    from watcher import heap
     from watcher.config import parse_config
     from watcher.pipeline import Poller
     from watcher.ruleload import load_rules_lazily
@@ -52,6 +53,8 @@ def main() -> None:
     )
     ruleset = load_rules_lazily(cfg.rules)  # as `watcher poll` does
     store = open_store(args.db)
+    heap.enable()  # as the `watcher` console script does
+    heap.settle()  # as `watcher poll` does before its cycle
 
     worker_cpu = [0.0]
 

@@ -64,3 +64,12 @@ def main(ctx: click.Context, config_path: Path | None, verbose: int, quiet: bool
     app = AppContext(config_path)
     ctx.obj = app
     ctx.call_on_close(app.close)
+
+
+def entry() -> None:
+    """The ``watcher`` console script and ``python -m watcher``: :func:`main` with the
+    collector settings of a real process (:mod:`watcher.heap`)."""
+    from watcher import heap
+
+    heap.enable()
+    main()

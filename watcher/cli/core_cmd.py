@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from watcher import heap
 from watcher.cli.common import AppContext, handle_errors, pass_app, utcnow
 from watcher.config import parse_duration
 
@@ -29,6 +30,7 @@ def run(app: AppContext) -> None:
     config = app.config()
     ruleset = app.ruleset()
     store = app.store()
+    heap.settle()  # what start-up built lives until exit: out of the collector's way
     run_daemon(Daemon(config, store, ruleset))
 
 
@@ -50,6 +52,7 @@ def poll(app: AppContext, source_names: tuple[str, ...]) -> None:
     sources = [s for s in config.sources if not source_names or s.name in source_names]
     ruleset = app.ruleset()
     store = app.store()
+    heap.settle()  # what start-up built lives until exit: out of the collector's way
     result = asyncio.run(run_cycle(config, store, ruleset, sources, utcnow(), clock=utcnow))
     click.echo(result.summary())
 
