@@ -226,12 +226,59 @@ class ArticlesStore(StoreBase):
         the same batch is deduplicated against it exactly as if stored one by one."""
         stamp = iso(now)
         with self._write():
-            out = [
-                self._record(article, matches, alerts, now, stamp, muted)
-                for article, matches, alerts, muted in items
-            ]
+            fingerprints = [_fingerprint(article) for article, _, _, _ in items]
+            # Keys of the batch already in the database (one query) or written by an earlier
+            # item of this batch: only an article with such a key needs the exact duplicate
+            # lookup; any other is new (a cold poll: one query per batch, not per article).
+            seen = self._keys_present(items, fingerprints)
+            out = []
+            for (article, matches, alerts, muted), fingerprint in zip(
+                items, fingerprints, strict=True
+            ):
+                keys = _dedup_keys(article, fingerprint)
+                check = not seen.isdisjoint(keys)
+                out.append(
+                    self._record(article, matches, alerts, now, stamp, muted, fingerprint, check)
+                )
+                seen.update(keys)
+                seen.update(("u", u) for u in article.aliases if u)
             self._queue_for_search(out)
             return out
+
+    def _keys_present(
+        self, items: Sequence[ArticleBatchItem], fingerprints: Sequence[str]
+    ) -> set[tuple[str, str]]:
+        """Which dedup keys of ``items`` (``("u", canonical URL)``, ``("g", GUID)``,
+        ``("h", content hash)``) some stored article already has, in any of the places
+        :meth:`_find_duplicate` looks (a GUID of any source: a superset is safe)."""
+        urls = list(dict.fromkeys(a.canonical_url for a, _, _, _ in items if a.canonical_url))
+        guids = list(dict.fromkeys(a.guid for a, _, _, _ in items if a.guid))
+        hashes = list(dict.fromkeys(f for f in fingerprints if f))
+        lookups = (
+            ("u", "SELECT canonical_url FROM articles WHERE canonical_url IN ({})", urls),
+            ("u", "SELECT canonical_url FROM article_sources WHERE canonical_url IN ({})", urls),
+            ("u", "SELECT canonical_url FROM article_urls WHERE canonical_url IN ({})", urls),
+            ("g", "SELECT guid FROM articles WHERE guid IN ({})", guids),
+            ("h", "SELECT content_hash FROM articles WHERE content_hash IN ({})", hashes),
+        )
+        statements: list[tuple[str, list[str]]] = []
+        for kind, sql, values in lookups:
+            for i in range(0, len(values), _CHUNK):
+                chunk = values[i : i + _CHUNK]
+                inner = sql.format(",".join("?" * len(chunk)))
+                statements.append((f"SELECT '{kind}', * FROM ({inner})", chunk))
+        present: set[tuple[str, str]] = set()
+        # as few statements as SQLite's oldest parameter limit (999) allows: one for a feed
+        while statements:
+            sqls: list[str] = []
+            params: list[str] = []
+            while statements and (not sqls or len(params) + len(statements[0][1]) <= 999):
+                sql, values = statements.pop(0)
+                sqls.append(sql)
+                params.extend(values)
+            rows = self._conn.execute(" UNION ALL ".join(sqls), params)
+            present.update((kind, value) for kind, value in rows)
+        return present
 
     def _queue_for_search(self, outcomes: Sequence[ArticleOutcome]) -> None:
         """New articles wait in ``fts_pending`` for the bulk search-index update (one
@@ -249,15 +296,15 @@ class ArticlesStore(StoreBase):
         now: datetime,
         stamp: str,
         muted_rules: Sequence[str],
+        fingerprint: str | None = None,
+        check: bool = True,
     ) -> ArticleOutcome:
-        """The body of :meth:`record_article`, inside the caller's write transaction."""
+        """The body of :meth:`record_article`, inside the caller's write transaction.
+        ``check=False``: the caller knows no stored article shares a dedup key with it."""
         conn = self._conn
-        fingerprint = (
-            article.content_hash
-            if article.content_hash is not None
-            else content_hash(article.title, article.text)
-        )
-        existing = self._find_duplicate(article, fingerprint)
+        if fingerprint is None:
+            fingerprint = _fingerprint(article)
+        existing = self._find_duplicate(article, fingerprint) if check else None
         if existing is not None:
             self._add_source(existing, article.source, article.url, now, article.canonical_url)
             # the same story under another URL too: known by it on the next poll
@@ -314,6 +361,25 @@ class ArticlesStore(StoreBase):
                 " WHERE NOT EXISTS (SELECT 1 FROM articles WHERE id = ? AND canonical_url = ?)",
                 rows,
             )
+
+
+def _fingerprint(article: NewArticle) -> str:
+    """The content hash an article is stored and deduplicated under."""
+    if article.content_hash is not None:
+        return article.content_hash
+    return content_hash(article.title, article.text)
+
+
+def _dedup_keys(article: NewArticle, fingerprint: str) -> set[tuple[str, str]]:
+    """The keys :meth:`ArticlesStore._find_duplicate` looks an article up by (non-empty)."""
+    keys = set()
+    if article.canonical_url:
+        keys.add(("u", article.canonical_url))
+    if article.guid:
+        keys.add(("g", article.guid))
+    if fingerprint:
+        keys.add(("h", fingerprint))
+    return keys
 
 
 if TYPE_CHECKING:
