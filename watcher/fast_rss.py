@@ -17,7 +17,15 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin
 
-from watcher.fast_xml import SKIPPED_ITEM_TAGS, feed_language, plain, read_xml, resolve, text_of
+from watcher.fast_xml import (
+    SKIPPED_ITEM_TAGS,
+    feed_language,
+    plain,
+    read_xml,
+    resolve,
+    stripped_text,
+    text_of,
+)
 from watcher.feeds import FeedItem, ParsedFeed, _ttl, html_to_text, item_texts
 
 __all__ = ["fast_rss"]
@@ -96,17 +104,19 @@ def _fast_date(value: str) -> datetime | None:
     if m is None:
         return None
     day, mon, year, hh, mm, ss, zone = m.groups()
-    if not 1900 <= int(year) < 2200:  # feedparser has ways of its own with odd years
+    y = int(year)
+    if not 1900 <= y < 2200:  # feedparser has ways of its own with odd years
         return None
     try:
-        stamp = datetime(int(year), _MONTHS[mon], int(day), int(hh), int(mm), int(ss), tzinfo=UTC)
+        stamp = datetime(y, _MONTHS[mon], int(day), int(hh), int(mm), int(ss), tzinfo=UTC)
     except ValueError:
         return None
     if zone[0] in "+-":
-        sign = 1 if zone[0] == "+" else -1
-        stamp -= sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
-    else:
-        stamp -= timedelta(hours=_ZONES.get(zone, 0))
+        if zone[1:] != "0000":
+            sign = 1 if zone[0] == "+" else -1
+            stamp -= sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
+    elif zone in _ZONES:  # (GMT, UT, UTC, Z and unknown names: UTC as written)
+        stamp -= timedelta(hours=_ZONES[zone])
     return stamp
 
 
@@ -162,35 +172,37 @@ def fast_rss(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed | 
             continue
         fields: dict[str, str] = {}
         for el in child:
-            if el.tag in _AUTHOR_TAGS and "author" not in fields and not el.attrib and not len(el):
+            etag = el.tag  # (lxml builds the tag string on every access: read it once)
+            if etag in _AUTHOR_TAGS and "author" not in fields and not el.attrib and not len(el):
                 author = text_of(el, "author")
                 if author is None:
                     return None
                 fields["author"] = author
                 continue
-            if el.tag in _IGNORED_ITEM_TAGS and not len(el):
+            if etag in _IGNORED_ITEM_TAGS and not len(el):
                 continue
-            if el.tag in SKIPPED_ITEM_TAGS:
+            if etag in SKIPPED_ITEM_TAGS:
                 if any(d.tag not in SKIPPED_ITEM_TAGS for d in el.iterdescendants()):
                     return None  # e.g. a media:title inside media:content
                 continue
-            if el.tag == _CONTENT and "content" not in fields and not el.attrib and not len(el):
+            if etag == _CONTENT and "content" not in fields and not el.attrib and not len(el):
                 content = text_of(el, "content")
                 if content is None:
                     return None
                 fields["content"] = content
                 continue
-            if el.tag not in _ITEM_TAGS or el.tag in fields or len(el):
+            if etag not in _ITEM_TAGS or etag in fields or len(el):
                 return None
-            if el.attrib and (el.tag != "guid" or set(el.attrib) != {"isPermaLink"}):
+            if el.attrib and (etag != "guid" or set(el.attrib) != {"isPermaLink"}):
                 return None
-            if el.tag == "link" and _ODD_LINK.search(el.text or ""):
+            text = el.text
+            if etag == "link" and _ODD_LINK.search(text or ""):
                 return None  # (checked before strip(), which removes the spaces)
-            value = text_of(el, el.tag)
+            value = stripped_text(text, etag)
             if value is None:
                 return None
-            fields[el.tag] = value
-            if el.tag == "guid" and el.get("isPermaLink", "true") == "true":
+            fields[etag] = value
+            if etag == "guid" and el.get("isPermaLink", "true") == "true":
                 fields["permalink"] = "1"
         if not fields.get("link") or not all(map(plain, fields.values())):
             return None

@@ -18,6 +18,7 @@ __all__ = [
     "plain",
     "read_xml",
     "resolve",
+    "stripped_text",
     "text_of",
 ]
 
@@ -90,7 +91,13 @@ def text_of(el: Any, name: str) -> str | None:
     """An element's text without the whitespace around it. ``None`` when that whitespace is
     not all ASCII and the field ``name`` is not one that html_to_text normalises anyway
     (feedparser keeps a no-break space or a line separator where str.strip() removes it)."""
-    text = el.text or ""
+    return stripped_text(el.text, name)
+
+
+def stripped_text(text: str | None, name: str) -> str | None:
+    """:func:`text_of` given the element's text."""
+    if not text:
+        return ""
     stripped = text.strip()
     if name in _HTML_TEXT or stripped == text.strip(" \t\n\r\f\v"):
         return stripped

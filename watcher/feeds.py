@@ -81,8 +81,19 @@ def _drop_raw_text(value: str) -> str:
     return "".join(parts)
 
 
+_WS_CHARS = "\t\r\f\v\u00a0"  # what _WS squashes besides the space
+
+
 def _squash(text: str) -> str:
     """Runs of spaces become one space; whitespace around line breaks and blank lines go."""
+    if "  " not in text:
+        for ch in _WS_CHARS:
+            if ch in text:
+                break
+        else:  # nothing for _WS to squash (most feed text): skip the substitution
+            if "\n" not in text:
+                return text.strip()
+            return "\n".join(line for line in map(str.strip, text.split("\n")) if line)
     lines = (line.strip() for line in _WS.sub(" ", text).split("\n"))
     return "\n".join(line for line in lines if line)
 
