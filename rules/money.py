@@ -365,6 +365,14 @@ _PATTERNS = [
     ),
 ]
 _GATE_RX = re.compile("|".join(re.escape(w) for w in sorted(_VAGUE_GATE, key=len, reverse=True)))
+# Per scale word: each vague phrase and offset at which the phrase can cover the word's first
+# character (the phrase agrees with the word where they overlap).
+_AROUND: dict[str, tuple[tuple[str, int], ...]] = {
+    g: tuple(
+        (p, k) for p in _VAGUE_WORD for k in range(len(p)) if p[k : k + len(g)] == g[: len(p) - k]
+    )
+    for g in _VAGUE_GATE
+}
 # Patterns that only run when the text contains one of these words (None: a digit).
 _GATES: list[re.Pattern[str] | None] = [
     None,
@@ -413,9 +421,14 @@ def _vague_matches(pattern: re.Pattern[str], folded: str) -> Iterator[re.Match[s
     several times faster, since the pattern can start on almost any letter."""
     last = 0
     for g in _GATE_RX.finditer(folded):
-        if g.start() < last:
+        at = g.start()
+        if at < last:
             continue
-        start = max(last, g.start() - 32)
+        # A match around this scale word spells a whole vague phrase over it: look for one
+        # first (a few startswith calls; "plans billion hardware" has none).
+        if not any(folded.startswith(p, at - k) for p, k in _AROUND[g.group()] if k <= at):
+            continue
+        start = max(last, at - 32)
         for m in pattern.finditer(folded, start, min(len(folded), g.end() + 40)):
             if m.start() <= g.start() < m.end():
                 last = m.end()

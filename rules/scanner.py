@@ -256,25 +256,32 @@ class Scanner:
         prefixes = "|".join(
             re.escape(p) for p in sorted(_arabic_prefixes(), key=len, reverse=True) if p
         )
-        # (gate, pattern, delimited, ascii_start): the pattern runs only when the gate (a set
-        # of first characters, searched in C) finds something. Latin terms always run.
-        self._rxs: list[tuple[re.Pattern[str] | None, re.Pattern[str], bool, bool]] = []
+        # (gate, pattern, delimited, ascii_start, ascii pattern): the pattern runs only when the
+        # gate (a set of first characters, searched in C) finds something. Latin terms always
+        # run. ASCII text runs the ascii pattern: the same with the delimiter as ASCII ranges,
+        # which the regex engine tests per character faster than the \W category (the
+        # delimiter search is most of a scan's time).
+        self._rxs: list[tuple[re.Pattern[str] | None, re.Pattern[str], bool, bool, re.Pattern[str]]]
+        self._rxs = []
         delim = f"[\\W_{_CJK}]"
+        ascii_delim = "[^0-9A-Za-z]"  # = delim on ASCII text (\W there is [^0-9A-Za-z_])
         # A delimited pattern consumes the character before the term (a non-word or CJK
         # character; the regex engine jumps between such characters in C) and looks ahead for
         # the term, so that finditer goes on right after that character: the next occurrence
         # may start inside this one. ascii_start: whether a term of the pattern can start
         # with an ASCII character (if not, ASCII text skips the pattern).
         if latin:
-            rx = re.compile(f"{delim}(?=(?P<t>{_trie_regex(latin)}))")
-            self._rxs.append((None, rx, True, True))
+            trie = _trie_regex(latin)
+            rx = re.compile(f"{delim}(?=(?P<t>{trie}))")
+            self._rxs.append((None, rx, True, True, re.compile(f"{ascii_delim}(?=(?P<t>{trie}))")))
         if spaced:
             gate = re.compile("[" + "".join(sorted({re.escape(u[0]) for u in spaced})) + "]")
             rx = re.compile(f"{delim}(?=(?:{prefixes})?(?P<t>{_trie_regex(spaced)}))")
-            self._rxs.append((gate, rx, True, False))
+            self._rxs.append((gate, rx, True, False, rx))  # (not run on ASCII text)
         if cjk:
             ascii_start = any(u[0].isascii() for u in cjk)
-            self._rxs.append((None, re.compile(f"(?P<t>{_trie_regex(cjk)})"), False, ascii_start))
+            rx = re.compile(f"(?P<t>{_trie_regex(cjk)})")
+            self._rxs.append((None, rx, False, ascii_start, rx))
         # Terms inside compound words: found with plain substring search (str.find, in C);
         # rare words such as "investition" or "ausbau" cost next to nothing when absent.
         self._infix_checks = [(t, t.key, _END_RX[t.end].match) for t in terms if t.start == "infix"]
@@ -297,9 +304,11 @@ class Scanner:
         out: list[tuple[Term, int, int]] = []
         padded = " " + text  # so that a term at the very start has a character before it
         ascii_only = text.isascii()  # O(1) in CPython
-        for gate, rx, delimited, ascii_start in self._rxs:
-            if ascii_only and not ascii_start:
-                continue  # every term of this pattern starts with a non-ASCII character
+        for gate, rx, delimited, ascii_start, ascii_rx in self._rxs:
+            if ascii_only:
+                if not ascii_start:
+                    continue  # every term of this pattern starts with a non-ASCII character
+                rx = ascii_rx
             if gate is None or gate.search(text):
                 if delimited:
                     self._scan_delimited(rx, padded, out)

@@ -7,8 +7,9 @@ import calendar
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 from urllib.parse import urljoin
 
@@ -31,6 +32,11 @@ class FeedItem:
     # None when it only gives a publication date
     updated: datetime | None = None
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled as a constructor call (workers send parsed feeds back): a third of the time
+        # of the dataclass default (a state list built from fields(), set back field by field).
+        return (type(self), _ITEM_VALUES(self))
+
 
 @dataclass(frozen=True, slots=True)
 class ParsedFeed:
@@ -39,6 +45,13 @@ class ParsedFeed:
     ttl: float | None  # seconds: the feed's own minimum refresh interval (<ttl>, sy:update*)
     items: tuple[FeedItem, ...]
     language: str | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), _FEED_VALUES(self))
+
+
+_ITEM_VALUES = attrgetter(*(f.name for f in fields(FeedItem)))
+_FEED_VALUES = attrgetter(*(f.name for f in fields(ParsedFeed)))
 
 
 # Every pattern here is linear on hostile input: tag patterns stop at the next "<" (so a run of
