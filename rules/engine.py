@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -203,6 +203,7 @@ class RuleSet:
         self._sets_of_tid: dict[int, list[int]] = {}
         self._node_needs: dict[int, frozenset[int]] = {}  # id(node) -> set numbers
         self._req_memo: dict[int, tuple[frozenset[int], ...]] = {}
+        self._near_order: dict[int, tuple[int, ...]] = {}  # id(near node) -> child order
         self._plan: list[tuple[str, RuleSpec, frozenset[int]]] = []
         for rid, spec in self.rules.items():
             self._requirements(spec.root)
@@ -291,6 +292,8 @@ class RuleSet:
         done = self._req_memo.get(id(node))
         if done is not None:
             return done
+        if isinstance(node, NearNode):
+            self._near_order[id(node)] = _near_order(node)
         sets = self._requirements_uncached(node)
         self._req_memo[id(node)] = sets
         if sets:
@@ -383,66 +386,89 @@ class RuleSet:
         needed = self._node_needs.get(id(node))
         if needed is not None and not needed <= st.satisfied:
             return False, []  # a term it needs does not occur
-        res = self._eval_uncached(st, node, fields)
+        evaluate = _EVALUATORS.get(type(node))  # (one dict lookup, not a chain of isinstance)
+        res = (
+            evaluate(self, st, node, fields)
+            if evaluate is not None
+            else self._eval_uncached(st, node, fields)
+        )
         st.memo[key] = res
         return res
 
     def _eval_uncached(self, st: _Doc, node: Node, fields: tuple[str, ...]) -> Result:
         if isinstance(node, TermsNode):
-            spans = self._apply_scope(st, self._term_spans(st, node.terms), node.scope, fields)
-            return bool(spans), spans
+            return self._eval_terms(st, node, fields)
         if isinstance(node, EntityNode):
             return self._eval_entity(st, node, fields)
         if isinstance(node, RegexNode):
-            rx = self._regex[node.pattern]
-            spans = [
-                (f, m.start(), m.end(), node.pattern, None)
-                for f in (node.scope.fields or fields)
-                if f in st.norm
-                for m in rx.finditer(st.norm[f].text)
-                if m.end() > m.start()
-            ]
-            spans = self._apply_scope(st, spans, node.scope, fields)
-            return bool(spans), spans
+            return self._eval_regex(st, node, fields)
         if isinstance(node, AmountNode):
-            floor = self.capex_threshold_usd if node.min_usd is None else node.min_usd
-            spans = [
-                s
-                for f in (node.scope.fields or fields)
-                for s in st.amounts(f)
-                if s[4] is not None and s[4] >= floor
-            ]
-            spans = self._apply_scope(st, spans, node.scope, fields)
-            return bool(spans), spans
+            return self._eval_amount(st, node, fields)
         if isinstance(node, AllNode):
-            out: list[Span] = []
-            for c in node.children:
-                ok, spans = self._eval(st, c, fields)
-                if not ok:
-                    return False, []
-                out.extend(spans)
-            return True, out
+            return self._eval_all(st, node, fields)
         if isinstance(node, AnyNode):
-            out = []
-            any_ok = False
-            for c in node.children:
-                ok, spans = self._eval(st, c, fields)
-                if ok:
-                    any_ok = True
-                    out.extend(spans)
-            return any_ok, out
+            return self._eval_any(st, node, fields)
         if isinstance(node, NotNode):
-            ok, _ = self._eval(st, node.child, fields)
-            return not ok, []
+            return self._eval_not(st, node, fields)
         return self._eval_near(st, node, fields)
+
+    def _eval_terms(self, st: _Doc, node: TermsNode, fields: tuple[str, ...]) -> Result:
+        spans = self._apply_scope(st, self._term_spans(st, node.terms), node.scope, fields)
+        return bool(spans), spans
+
+    def _eval_regex(self, st: _Doc, node: RegexNode, fields: tuple[str, ...]) -> Result:
+        rx = self._regex[node.pattern]
+        spans: list[Span] = [
+            (f, m.start(), m.end(), node.pattern, None)
+            for f in (node.scope.fields or fields)
+            if f in st.norm
+            for m in rx.finditer(st.norm[f].text)
+            if m.end() > m.start()
+        ]
+        spans = self._apply_scope(st, spans, node.scope, fields)
+        return bool(spans), spans
+
+    def _eval_amount(self, st: _Doc, node: AmountNode, fields: tuple[str, ...]) -> Result:
+        floor = self.capex_threshold_usd if node.min_usd is None else node.min_usd
+        spans = [
+            s
+            for f in (node.scope.fields or fields)
+            for s in st.amounts(f)
+            if s[4] is not None and s[4] >= floor
+        ]
+        spans = self._apply_scope(st, spans, node.scope, fields)
+        return bool(spans), spans
+
+    def _eval_all(self, st: _Doc, node: AllNode, fields: tuple[str, ...]) -> Result:
+        out: list[Span] = []
+        for c in node.children:
+            ok, spans = self._eval(st, c, fields)
+            if not ok:
+                return False, []
+            out.extend(spans)
+        return True, out
+
+    def _eval_any(self, st: _Doc, node: AnyNode, fields: tuple[str, ...]) -> Result:
+        out: list[Span] = []
+        any_ok = False
+        for c in node.children:
+            ok, spans = self._eval(st, c, fields)
+            if ok:
+                any_ok = True
+                out.extend(spans)
+        return any_ok, out
+
+    def _eval_not(self, st: _Doc, node: NotNode, fields: tuple[str, ...]) -> Result:
+        ok, _ = self._eval(st, node.child, fields)
+        return not ok, []
 
     def _eval_near(self, st: _Doc, node: NearNode, fields: tuple[str, ...]) -> Result:
         # Occurrences of different children must not overlap (the same words are not two
         # pieces of evidence). Amounts first: the children with terms are most likely true by
         # now (their terms occur, see `_eval`), a money amount is the rare part.
-        order = sorted(
-            range(len(node.children)), key=lambda i: not isinstance(node.children[i], AmountNode)
-        )
+        order = self._near_order.get(id(node))
+        if order is None:
+            order = _near_order(node)
         got: dict[int, Result] = {}
         for i in order:
             ok, spans = self._eval(st, node.children[i], fields)
@@ -571,6 +597,27 @@ class RuleSet:
                 )
             )
         return tuple(out)
+
+
+# Node type -> its evaluation (RuleSet._eval dispatches on the exact type).
+_EVALUATORS: dict[type, Callable[[RuleSet, _Doc, Node, tuple[str, ...]], Result]] = {
+    TermsNode: RuleSet._eval_terms,  # type: ignore[dict-item]
+    EntityNode: RuleSet._eval_entity,  # type: ignore[dict-item]
+    RegexNode: RuleSet._eval_regex,  # type: ignore[dict-item]
+    AmountNode: RuleSet._eval_amount,  # type: ignore[dict-item]
+    AllNode: RuleSet._eval_all,  # type: ignore[dict-item]
+    AnyNode: RuleSet._eval_any,  # type: ignore[dict-item]
+    NotNode: RuleSet._eval_not,  # type: ignore[dict-item]
+    NearNode: RuleSet._eval_near,  # type: ignore[dict-item]
+}
+
+
+def _near_order(node: NearNode) -> tuple[int, ...]:
+    """The order a `near` evaluates its children in: amounts first (see `_eval_near`)."""
+    children = node.children
+    return tuple(
+        sorted(range(len(children)), key=lambda i: not isinstance(children[i], AmountNode))
+    )
 
 
 def _same(x: Span, y: Span) -> bool:

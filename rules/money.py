@@ -382,6 +382,7 @@ _GATES: list[re.Pattern[str] | None] = [
     re.compile("milliarden"),
 ]
 _DIGIT_RX = re.compile(r"\d")
+_ASCII_DIGIT_RX = re.compile("[0-9]")  # = _DIGIT_RX on ASCII text, a faster test per character
 _CODE_PATTERN = 1
 
 
@@ -415,18 +416,24 @@ def parse_number(text: str) -> float:
 _VAGUE_PATTERN = 3
 
 
-def _vague_matches(pattern: re.Pattern[str], folded: str) -> Iterator[re.Match[str]]:
+def _vague_matches(
+    pattern: re.Pattern[str], folded: str, first: int = 0
+) -> Iterator[re.Match[str]]:
     """The vague pattern's matches, searched only in a window around each scale word (every
     vague phrase contains one, at most 32 characters in): the same matches as ``finditer``,
-    several times faster, since the pattern can start on almost any letter."""
+    several times faster, since the pattern can start on almost any letter. ``first``: where
+    the first scale word is, if known (no scale word before it)."""
     last = 0
-    for g in _GATE_RX.finditer(folded):
+    for g in _GATE_RX.finditer(folded, first):
         at = g.start()
         if at < last:
             continue
         # A match around this scale word spells a whole vague phrase over it: look for one
         # first (a few startswith calls; "plans billion hardware" has none).
-        if not any(folded.startswith(p, at - k) for p, k in _AROUND[g.group()] if k <= at):
+        for p, k in _AROUND[g.group()]:
+            if k <= at and folded.startswith(p, at - k):
+                break
+        else:
             continue
         start = max(last, at - 32)
         for m in pattern.finditer(folded, start, min(len(folded), g.end() + 40)):
@@ -441,16 +448,24 @@ def find_amounts(folded: str) -> list[Amount]:
     found: list[Amount] = []
     starts: list[int] = []  # spans already taken (disjoint, so ends sort like starts)
     ends: list[int] = []
-    digits = _DIGIT_RX.search(folded) is not None
+    digits = (_ASCII_DIGIT_RX if folded.isascii() else _DIGIT_RX).search(folded) is not None
+    first_scale = _GATE_RX.search(folded)
+    if first_scale is None and not digits:
+        return found  # no number, no scale word (nor "milliarden", which holds one): no amount
     for k, pattern in enumerate(_PATTERNS):
         gate = _GATES[k]
         if gate is None:
             if not digits:
                 continue  # every number pattern starts with a digit
+        elif gate is _GATE_RX:
+            if first_scale is None:
+                continue  # no scale word at all: no vague amount (cheap C-level check)
         elif gate.search(folded) is None:
-            continue  # no scale word at all: no vague amount (cheap C-level check)
+            continue
         matches = (
-            _vague_matches(pattern, folded) if k == _VAGUE_PATTERN else pattern.finditer(folded)
+            _vague_matches(pattern, folded, first_scale.start())
+            if k == _VAGUE_PATTERN and first_scale is not None
+            else pattern.finditer(folded)
         )
         for m in matches:
             s, e = m.span()
