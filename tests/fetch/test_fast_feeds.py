@@ -3,6 +3,9 @@ of the shared corpus it accepts (skipped when absent), on our fixtures, and on g
 
 from __future__ import annotations
 
+import pickle
+import re
+import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,10 +15,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rules.models import Evidence, RuleMatch
+from storage.urls import _normalise_text
 from tests.fetch.test_corpus import feed_files, header_lines
+from watcher.extract import _ENGLISH, _english_ascii
 from watcher.fast_atom import fast_atom
 from watcher.fast_rss import fast_rss as _fast_rss
-from watcher.feeds import _parse_xml_feed, parse_feed
+from watcher.fast_xml import UNSAFE, _contains_any
+from watcher.feeds import _WS, _parse_xml_feed, _squash, parse_feed
+from watcher.jobs import Prepared, PreparedFeed
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
 BASE = "https://news.example.org/feed.xml"
@@ -472,3 +480,59 @@ def test_non_ascii_space_around_a_field_not_normalised_is_left_to_feedparser() -
         "<item><title>\u00a0Nbsp title\u00a0</title><link>https://x/1</link></item>"
     )
     assert _same(spaced_title, {})  # titles are normalised by html_to_text either way
+
+
+# -- the worker's shortcuts for plain text give what the general code gives -------------------
+
+_SPACED = st.lists(
+    st.sampled_from(
+        [
+            *("a", "B", "x y", " ", "  ", "\n", "\t", "\r", "\x0b", "\x0c", "\x1c", "\u00a0"),
+            *("\u2028", "\u3000", "\x85", "\ufb01", "Stra\u00dfe", "\u0130"),
+        ]
+    ),
+    max_size=12,
+).map("".join)
+
+
+@given(st.one_of(st.text(), _SPACED))
+@settings(max_examples=400)
+def test_squash_shortcut_equals_the_substitution(text: str) -> None:
+    lines = (line.strip() for line in _WS.sub(" ", text).split("\n"))
+    assert _squash(text) == "\n".join(line for line in lines if line)
+
+
+@given(st.one_of(st.text(), _SPACED))
+@settings(max_examples=400)
+def test_content_hash_normalisation_equals_the_regex(text: str) -> None:
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    assert _normalise_text(text) == re.sub(r"\s+", " ", folded).strip()
+
+
+_ENGLISHY = st.lists(
+    st.sampled_from(["the", "The", "AND", "of", "To", "is", "isthe", "to_", "9of", "x", "_", " "])
+    | st.text(alphabet=st.characters(max_codepoint=127), max_size=2),
+    max_size=12,
+).map("".join)
+
+
+@given(_ENGLISHY)
+@settings(max_examples=400)
+def test_english_word_shortcut_equals_the_case_insensitive_pattern(sample: str) -> None:
+    assert _english_ascii(sample) == (len(_ENGLISH.findall(sample)) >= 2)
+
+
+@given(st.lists(st.sampled_from([*UNSAFE, b"<!", b"xml:", b"<!-- c -->", b"x", b"<"]), max_size=5))
+def test_unsafe_shortcut_equals_searching_every_word(parts: list[bytes]) -> None:
+    body = b" ".join(parts)
+    assert _contains_any(body, UNSAFE) == any(w in body for w in UNSAFE)
+
+
+def test_worker_results_come_back_from_pickle_equal() -> None:
+    """Feeds and matches pickle as constructor calls (the worker's results): equal objects."""
+    feed = parse_feed(_rss(PLAIN_ITEMS), {}, BASE)
+    ev = Evidence("title", 0, 7, "Orbital", "orbital", "Orbital lab")
+    match = RuleMatch("r", "R", "high", ("t",), (ev,), 2e9, (("k", "v"),))
+    result = PreparedFeed(feed, tuple(Prepared(it.url, "h", "en", [match]) for it in feed.items))
+    back = pickle.loads(pickle.dumps(result))
+    assert back == result and type(back.prepared[0].matches[0].evidence[0]) is Evidence

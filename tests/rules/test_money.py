@@ -8,7 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rules.money import _PATTERNS, _VAGUE_PATTERN, _vague_matches, find_amounts, parse_number
+from rules.money import (
+    _ASCII_DIGIT_RX,
+    _DIGIT_RX,
+    _GATE_RX,
+    _PATTERNS,
+    _VAGUE_PATTERN,
+    _vague_matches,
+    find_amounts,
+    parse_number,
+)
 from rules.normalize import fold
 
 
@@ -177,6 +186,54 @@ def test_amount_spans_are_ordered_and_disjoint(parts: list[str]) -> None:
 def test_windowed_vague_search_equals_full_search(parts: list[str]) -> None:
     text = fold("".join(parts))
     pattern = _PATTERNS[_VAGUE_PATTERN]
-    assert [m.span() for m in _vague_matches(pattern, text)] == [
-        m.span() for m in pattern.finditer(text)
-    ]
+    expected = [m.span() for m in pattern.finditer(text)]
+    assert [m.span() for m in _vague_matches(pattern, text)] == expected
+    first = _GATE_RX.search(text)  # find_amounts starts the search at the first scale word
+    if first is not None:
+        assert [m.span() for m in _vague_matches(pattern, text, first.start())] == expected
+
+
+_NEAR_AMOUNTS = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                "$",
+                "€",
+                "usd",
+                "us$",
+                "rs.",
+                " dollars",
+                "billionaire",
+                "bil",
+                "milliar",
+                "million",
+                "mil millon",
+                "mrd",
+                "bn",
+                "亿",
+                "兆",
+                "مليار",
+                "milliardenschwer",
+                "trillion",
+                "١",
+                "٣",
+                "x",
+            ]
+        ),
+        st.text(max_size=4),
+        st.integers(0, 99).map(str),
+    ),
+    max_size=10,
+)
+
+
+@given(_NEAR_AMOUNTS)
+@settings(max_examples=500)
+def test_no_digit_and_no_scale_word_means_no_amount_pattern_can_match(parts: list[str]) -> None:
+    """find_amounts returns at once for such text: no pattern could have found anything."""
+    text = fold(" ".join(parts))
+    if _DIGIT_RX.search(text) is None and _GATE_RX.search(text) is None:
+        assert all(p.search(text) is None for p in _PATTERNS)
+        assert find_amounts(text) == []
+    if text.isascii():  # the faster digit test used on ASCII text
+        assert (_ASCII_DIGIT_RX.search(text) is None) == (_DIGIT_RX.search(text) is None)

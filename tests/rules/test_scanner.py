@@ -223,3 +223,20 @@ def test_ascii_positions_match_the_general_mapping(text: str, a: int, b: int) ->
     start, end = min(a, b), max(a, b)
     assert fast.text == general.text
     assert fast.span(start, end) == general.span(start, end)
+
+
+_ASCII_FRAGMENTS = st.one_of(
+    st.sampled_from([t for t in _TERMS if t.isascii()] + ["llama-4", "LLaMA4", "405b", "ausbau"]),
+    st.text(alphabet=st.characters(max_codepoint=127), max_size=3),
+)
+
+
+@given(st.lists(_ASCII_FRAGMENTS, max_size=14))
+@settings(max_examples=400, deadline=None)
+def test_ascii_text_scan_matches_reference(fragments: list[str]) -> None:
+    """ASCII text runs a pattern whose delimiter is ASCII ranges instead of the \\W category
+    (every ASCII punctuation and control character included here): the same occurrences."""
+    terms = build_terms(_TERMS)
+    text = fold("".join(fragments))
+    assert text.isascii()
+    assert Scanner(terms).scan(text) == ReferenceScanner(terms).scan(text)
