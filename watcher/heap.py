@@ -35,7 +35,10 @@ def enabled() -> bool:
 
 def settle() -> None:
     """Freeze every object alive now (start-up state) and again at exit; no-op unless
-    :func:`enable` was called."""
+    :func:`enable` was called. Call it only once what is alive stays alive until exit: a
+    frozen object that later becomes cyclic garbage is never reclaimed (a config or rules
+    reload would have to come before it). Review 9 measured a daemon over 1,780 new articles:
+    10 such objects, 1.3 KB, all from start-up caches."""
     global _exit_hook
     if not _enabled:
         return
