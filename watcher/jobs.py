@@ -60,6 +60,9 @@ class PreparedFeed:
     feed: ParsedFeed
     prepared: tuple[Prepared, ...]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.feed, self.prepared))  # (see FeedItem.__reduce__)
+
 
 def prepare(it: FeedItem, match_as: tuple[str, str | None] | None) -> Prepared:
     canon = canonical_url(it.url) if it.url else None
