@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import unicodedata
 from bisect import bisect_right
+from dataclasses import dataclass, field
 from itertools import accumulate
 
 # Combining marks that are dropped: Latin/Greek/Cyrillic accents and Arabic harakat. Others
@@ -118,42 +119,38 @@ def fold(text: str) -> str:
 _CHUNK = 256
 
 
+@dataclass
 class NormText:
     """A folded copy of ``original`` that can map positions back into the original text."""
 
-    # A plain class with slots: built twice per matched document, a generated dataclass
-    # __init__ with default factories and a __post_init__ call cost twice as much.
-    __slots__ = ("_chunk_ends", "_cum", "_same_positions", "original", "text")
+    original: str
+    text: str = ""
+    _cum: list[int] = field(default_factory=list)  # folded length before each chunk
+    _chunk_ends: dict[int, list[int]] = field(default_factory=dict)
+    # Every ASCII character folds to exactly one character: positions map to themselves.
+    _same_positions: bool = False
 
-    def __init__(self, original: str, text: str = "") -> None:
-        self.original = original
-        self.text = text
-        self._cum: list[int] = []  # folded length before each chunk
-        self._chunk_ends: dict[int, list[int]] = {}
-        # Every ASCII character folds to exactly one character: positions map to themselves.
-        self._same_positions = False
-        if text:
-            return
-        # Fold chunk by chunk: the same cost as one translate, and the chunk lengths are the
-        # checkpoints that map folded positions back.
-        if original.isascii():
-            self.text = original.translate(_TABLE)
-            self._same_positions = True
-            return
-        if len(original) <= _CHUNK:
-            self.text = original.translate(_TABLE)
-            self._cum = [0, len(self.text)]
-            return
-        parts = [
-            original[i : i + _CHUNK].translate(_TABLE) for i in range(0, len(original), _CHUNK)
-        ]
-        cum = [0]
-        total = 0
-        for part in parts:
-            total += len(part)
-            cum.append(total)
-        self.text = "".join(parts)
-        self._cum = cum
+    def __post_init__(self) -> None:
+        if not self.text:
+            # Fold chunk by chunk: the same cost as one translate, and the chunk lengths are
+            # the checkpoints that map folded positions back.
+            orig = self.original
+            if orig.isascii():
+                self.text = orig.translate(_TABLE)
+                self._same_positions = True
+                return
+            if len(orig) <= _CHUNK:
+                self.text = orig.translate(_TABLE)
+                self._cum = [0, len(self.text)]
+                return
+            parts = [orig[i : i + _CHUNK].translate(_TABLE) for i in range(0, len(orig), _CHUNK)]
+            cum = [0]
+            total = 0
+            for part in parts:
+                total += len(part)
+                cum.append(total)
+            self.text = "".join(parts)
+            self._cum = cum
 
     def _checkpoints(self) -> list[int]:
         if not self._cum:
