@@ -63,6 +63,10 @@ def gap_units(text: str, a: int, b: int) -> int:
     return units
 
 
+_NEAR_TRIED = 5000  # anchors of a near tried at most (see RuleSet._eval_near)
+_NEAR_KEPT = 200  # anchors with partners kept as evidence at most
+
+
 class _SpanIndex:
     """Spans sorted by (field, start): the overlapping ones and the closest on each side of a
     span, in logarithmic time (distance only grows further away, so those decide "near")."""
@@ -196,6 +200,10 @@ class RuleSet:
         for spec in self.rules.values():
             self._fields.update(spec.fields)
             self._collect(spec.root)
+        # Fields are scanned in a fixed order: the order of occurrences decides ties (which
+        # partner a near picks), and a set's order changes with the process's hash seed, so
+        # a worker and the main process could disagree on evidence and even on a match.
+        self._field_order: tuple[str, ...] = tuple(sorted(self._fields))
         self.scanner = Scanner(list(self._terms.values()))
         # Per node: the term-id sets of which each needs an occurrence for it to be true (see
         # `_requirements`), numbered; the numbers each term id satisfies (inverted index).
@@ -481,7 +489,11 @@ class RuleSet:
         # around each anchor: linear-ish even with thousands of occurrences.
         others = [_SpanIndex(spans) for _, spans in results[1:]]
         out: list[Span] = []
-        for a in anchors[:200]:
+        kept = 0
+        # Bounded for hostile text (each anchor costs a few bisections per other child): up
+        # to _NEAR_TRIED anchors are tried and _NEAR_KEPT that have partners kept, so a
+        # partner after the first 200 anchors (a name repeated all through a page) is found.
+        for a in anchors[:_NEAR_TRIED]:
             picked = []
             for index in others:
                 best = next((b for b in index.closest(a) if st.near(a, b, node.within)), None)
@@ -491,6 +503,9 @@ class RuleSet:
             else:
                 out.append(a)
                 out.extend(picked)
+                kept += 1
+                if kept == _NEAR_KEPT:
+                    break
         out = self._apply_scope(st, out, node.scope, fields)
         return bool(out), out
 
@@ -532,7 +547,7 @@ class RuleSet:
     # -- public ---------------------------------------------------------------------------------
     def match(self, doc: Document) -> list[RuleMatch]:
         """Every rule that matches ``doc``, sorted by rule id, each with its evidence."""
-        st = _Doc(doc, self._fields, self.scanner)
+        st = _Doc(doc, self._field_order, self.scanner)
         if not st.norm:
             return []
         lang = (doc.language or "").split("-")[0].split("_")[0].lower()

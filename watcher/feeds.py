@@ -6,7 +6,7 @@ from __future__ import annotations
 import calendar
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from operator import attrgetter
@@ -35,7 +35,8 @@ class FeedItem:
     def __reduce__(self) -> tuple[Any, ...]:
         # Pickled as a constructor call (workers send parsed feeds back): a third of the time
         # of the dataclass default (a state list built from fields(), set back field by field).
-        return (type(self), _ITEM_VALUES(self))
+        # Every field must stay an init field, positional in declaration order.
+        return (type(self), _constructor_args(self, FeedItem, _ITEM_VALUES))
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +48,21 @@ class ParsedFeed:
     language: str | None = None
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), _FEED_VALUES(self))
+        return (type(self), _constructor_args(self, ParsedFeed, _FEED_VALUES))
 
 
 _ITEM_VALUES = attrgetter(*(f.name for f in fields(FeedItem)))
 _FEED_VALUES = attrgetter(*(f.name for f in fields(ParsedFeed)))
+
+
+def _constructor_args(
+    obj: Any, base: type, values: Callable[[Any], tuple[Any, ...]]
+) -> tuple[Any, ...]:
+    """The field values of a dataclass instance in constructor order (a subclass's own
+    fields included)."""
+    if type(obj) is base:
+        return values(obj)
+    return tuple(getattr(obj, f.name) for f in fields(obj))
 
 
 # Every pattern here is linear on hostile input: tag patterns stop at the next "<" (so a run of

@@ -61,7 +61,10 @@ class PreparedFeed:
     prepared: tuple[Prepared, ...]
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.feed, self.prepared))  # (see FeedItem.__reduce__)
+        # (see FeedItem.__reduce__)
+        if type(self) is PreparedFeed:
+            return (type(self), (self.feed, self.prepared))
+        return (type(self), tuple(getattr(self, f.name) for f in fields(self)))
 
 
 def prepare(it: FeedItem, match_as: tuple[str, str | None] | None) -> Prepared:
