@@ -278,9 +278,10 @@ _NUM = (
 
 
 def _alt(words: list[str], guard: str = "") -> str:
-    """Alternation of folded words, longest first; ``guard`` (a one-character negative class)
+    """Alternation of folded words, longest first (then alphabetical: the pattern is the same
+    in every process, whatever the hash seed); ``guard`` (a one-character negative class)
     is checked just after each word's first character (start-of-word, cheap to scan for)."""
-    folded = sorted({fold(w) for w in words}, key=len, reverse=True)
+    folded = sorted({fold(w) for w in words}, key=lambda w: (-len(w), w))
     if guard:
         return "|".join(re.escape(w[0]) + f"(?<!{guard}.)" + re.escape(w[1:]) for w in folded)
     return "|".join(re.escape(w) for w in folded)

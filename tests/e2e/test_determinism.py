@@ -275,9 +275,27 @@ def _misc(out: Path) -> None:
     (out / "misc.txt").write_text("\n".join(lines).replace(str(out), "OUT"), encoding="utf-8")
 
 
+def _patterns(out: Path) -> None:
+    """The rule engine's module-level regexes (and the alternations they are made of): built
+    from sets of words, they must come out the same in the main process and in every worker."""
+    import rules.engine
+    import rules.money
+    import rules.normalize
+    import rules.scanner
+
+    lines = [
+        f"{mod.__name__}.{name}: {getattr(value, 'pattern', value)}"
+        for mod in (rules.engine, rules.money, rules.normalize, rules.scanner)
+        for name, value in sorted(vars(mod).items())
+        if isinstance(value, re.Pattern) or (isinstance(value, str) and "|" in value)
+    ]
+    (out / "patterns.txt").write_text("\n".join(lines), encoding="utf-8")
+
+
 def probe(out: Path, worker_seed: int) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "canary.txt").write_text(repr(list({"title", "text"})), encoding="utf-8")
+    _patterns(out)
     _rules(out)
     _misc(out)
     _poll(out, worker_seed)
@@ -337,6 +355,15 @@ def test_the_seeds_order_sets_differently(runs: dict[int, Path]) -> None:
     """Without this, identical outputs would prove nothing."""
     orders = {(p / "canary.txt").read_text() for p in runs.values()}
     assert len(orders) == 2
+
+
+def test_money_patterns_do_not_depend_on_the_seed(runs: dict[int, Path]) -> None:
+    """rules.money built its currency/scale alternations from sets ordered by length only:
+    same-length words came in the set's order, so each process compiled other patterns (the
+    same matches, as equal-length literals cannot both match at one place, but not the same
+    regex in a worker and in the main process)."""
+    text = _section(runs, "patterns")
+    assert "rules.money._CUR:" in text and "rules.money._SCALE:" in text
 
 
 def test_rule_matches_do_not_depend_on_the_seed(runs: dict[int, Path]) -> None:
