@@ -62,6 +62,53 @@ def _extra_feed(base: str) -> bytes:
     ).encode()
 
 
+# Our own invented stories behind a listing page and a sitemap (page and sitemap sources).
+STORIES = {
+    "/2026/11/27/alibaba-cloud-capex": (
+        "Alibaba Cloud to spend $53 billion on AI data centers",
+        "Alibaba said it will invest 380 billion yuan in AI infrastructure over three years. "
+        "Its Qwen models and DeepSeek drive demand for compute. ",
+    ),
+    "/2026/11/27/mistral-funding-round": (
+        "Mistral raises new funds for open-weight models",
+        "The French lab Mistral AI raised money to train open-weight models and to build a "
+        "data center near Paris. Llama 4 and Qwen compete in the same market. ",
+    ),
+    "/2026/11/26/nvidia-export-rules": (
+        "Nvidia chips face new export controls",
+        "Nvidia said the export controls on AI chips to China will cut its revenue; "
+        "Microsoft and OpenAI plan a $100 billion Stargate data center. ",
+    ),
+    "/2026/11/26/village-fair": (
+        "The village fair returns",
+        "Llamas, alpacas and a brass band: the village fair returns on Saturday. ",
+    ),
+}
+
+
+def _more_sources(site: dict[str, tuple[str, bytes]], base: str) -> str:
+    """Serve a listing page, a sitemap and their stories; the config of both sources."""
+    for path, (title, text) in STORIES.items():
+        site[path] = ("text/html; charset=utf-8", _page(title, text * 4))
+    links = "".join(f'<a href="{p}">{t}</a>' for p, (t, _) in list(STORIES.items())[:2])
+    site["/news/"] = (
+        "text/html",
+        f'<html><body><a href="/">Home</a>{links}</body></html>'.encode(),
+    )
+    urls = "".join(
+        f"<url><loc>{base}{p}</loc><lastmod>2026-11-26</lastmod></url>" for p in list(STORIES)[2:]
+    )
+    site["/sitemap.xml"] = (
+        "application/xml",
+        f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"{urls}</urlset>".encode(),
+    )
+    return (
+        f'\n[[source]]\nname = "listing"\nurl = "{base}/news/"\nkind = "page"\n'
+        f'\n[[source]]\nname = "sitemap"\nurl = "{base}/sitemap.xml"\nkind = "sitemap"\n'
+    )
+
+
 def _norm(text: str, base: str = "", out: Path | None = None) -> str:
     if base:
         text = text.replace(base, "BASE").replace(base.split("//")[1], "HOST")
@@ -152,9 +199,13 @@ def _poll(out: Path, worker_seed: int) -> None:
         )
         db = out / "poll.db"
         cfg_path = out / "poll.toml"
-        toml = demo_config_toml(base, db) + (
-            f'\n[[source]]\nname = "extra"\nurl = "{base}/feeds/extra.xml"\n'
-            'category = ["Markets", "Asia"]\n'
+        toml = (
+            demo_config_toml(base, db)
+            + (
+                f'\n[[source]]\nname = "extra"\nurl = "{base}/feeds/extra.xml"\n'
+                'category = ["Markets", "Asia"]\n'
+            )
+            + _more_sources(server.site.pages, base)
         )
         cfg_path.write_text(toml, encoding="utf-8")
         config = load_config(cfg_path, env=env)
