@@ -1,18 +1,20 @@
 """Same input, same output, whatever the hash seed.
 
-This module is also a script: ``python -m tests.e2e.test_determinism OUT`` runs, in one
-process, everything observable of the project on fixed input at a fixed time and writes it
-to ``OUT/<section>.txt``: the rule engine on the labelled sets and generated documents; a poll
-of the demo newsroom (plus our own long page) through the worker pool, then every table, the
-digest in four formats, the webhook bodies, search, sources, OPML, ``rules eval/backtest``
-and ``match``; config problems and link discovery. The tests run it under three hash seeds
-and compare. The pool's workers get yet another seed (as in production, where forkserver
-workers do not share the main process's seed), so ``rules backtest`` (the main process
-re-matching the stored articles) also compares main and worker.
+This module is also a script: ``python -m tests.e2e.test_determinism OUT WORKER_SEED`` runs,
+in one process, everything observable of the project on fixed input at a fixed time and
+writes it to ``OUT/<section>.txt``: the rule engine's patterns, the rule engine on the
+labelled sets and on generated documents; a poll through the worker pool of the demo
+newsroom plus our own feed, listing page and sitemap, then every table, the digest in four
+formats, the webhook bodies, search, ``sources``, OPML export, ``rules eval/backtest/check``,
+``alerts list`` and ``match``; config problems, OPML and link discovery. The tests run it
+under three hash seeds and compare. The pool's workers get another seed than their main
+process (as in production: forkserver workers do not share the main process's seed), so
+``rules backtest`` (the main process re-matching what workers stored) compares them too.
 
-Values that legitimately differ (alert ids, the server's port, durations) are normalised.
-Articles are polled one source at a time, so their ids do not follow which fetch finished
-first (that order is concurrency, not hashing; see the report of the determinism audit).
+Values that legitimately differ (alert ids, the server's port, durations, the jittered next
+poll) are normalised. Sources are polled one at a time: with several at once, the order in
+which their fetches finish decides article ids and which feed a shared story is credited to
+(arrival order, not hashing).
 """
 
 from __future__ import annotations
