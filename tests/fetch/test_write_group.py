@@ -40,6 +40,15 @@ def _store_one(store: SQLiteStore, n: int) -> Callable[[], int]:
     return write
 
 
+def _run_while_locked(holder: SQLiteStore, main: Callable[[], Any]) -> Any:
+    """``asyncio.run(main())`` while another connection holds the write lock."""
+    holder.db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        return asyncio.run(main())
+    finally:
+        holder.db.conn.execute("ROLLBACK")
+
+
 def _urls(store: SQLiteStore) -> list[str]:
     return [r[0] for r in store.db.conn.execute("SELECT url FROM articles ORDER BY url")]
 
@@ -96,11 +105,7 @@ def test_a_transaction_that_cannot_begin_fails_every_caller(tmp_path: Path) -> N
                 group.run(write(1)), group.run(write(2)), return_exceptions=True
             )
 
-        holder.db.conn.execute("BEGIN IMMEDIATE")
-        try:
-            results = asyncio.run(main())
-        finally:
-            holder.db.conn.execute("ROLLBACK")
+        results = _run_while_locked(holder, main)
         assert all(isinstance(r, DatabaseUnavailableError) for r in results)
         assert ran == [] and group.flushes == 0
         asyncio.run(group.run(_store_one(store, 3)))  # the next turn works again
@@ -234,10 +239,6 @@ def test_a_locked_database_fails_the_group_with_one_wait_not_one_per_write(
             writes = [group.run(_store_one(store, n)) for n in range(5)]
             return await asyncio.gather(*writes, return_exceptions=True)
 
-        holder.db.conn.execute("BEGIN IMMEDIATE")
-        try:
-            results = asyncio.run(main())
-        finally:
-            holder.db.conn.execute("ROLLBACK")
+        results = _run_while_locked(holder, main)
         assert all(isinstance(r, DatabaseUnavailableError) for r in results)
         assert attempts == 1 and _urls(store) == []
