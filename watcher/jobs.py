@@ -11,15 +11,14 @@ import pickle
 import signal
 import types
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
-from operator import attrgetter
+from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 from rules.models import Document, Evidence, RuleMatch
 from storage.urls import canonical_url, content_hash
 from watcher.errors import ExtractionError
 from watcher.extract import ExtractedArticle, extract_article, guess_language
-from watcher.feeds import FeedItem, ParsedFeed, parse_feed
+from watcher.feeds import FeedItem, ParsedFeed, constructor_call, parse_feed
 
 __all__ = [
     "MAX_ITEMS_PER_SOURCE",
@@ -61,10 +60,7 @@ class PreparedFeed:
     prepared: tuple[Prepared, ...]
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # (see FeedItem.__reduce__)
-        if type(self) is PreparedFeed:
-            return (type(self), (self.feed, self.prepared))
-        return (type(self), tuple(getattr(self, f.name) for f in fields(self)))
+        return constructor_call(self)
 
 
 def prepare(it: FeedItem, match_as: tuple[str, str | None] | None) -> Prepared:
@@ -128,12 +124,9 @@ def _mappingproxy(data: dict[Any, Any]) -> types.MappingProxyType[Any, Any]:
 # Rulesets keep read-only views (mappingproxy), which pickle cannot ship by default.
 copyreg.pickle(types.MappingProxyType, lambda m: (_mappingproxy, (dict(m),)))
 
-# Matches go back to the main process as constructor calls: a third of the time of the
-# dataclass default (a state list built from fields(), set back field by field), both ways.
-_MATCH_VALUES = attrgetter(*(f.name for f in fields(RuleMatch)))
-_EVIDENCE_VALUES = attrgetter(*(f.name for f in fields(Evidence)))
-copyreg.pickle(RuleMatch, lambda m: (RuleMatch, _MATCH_VALUES(m)))
-copyreg.pickle(Evidence, lambda e: (Evidence, _EVIDENCE_VALUES(e)))
+# Matches go back to the main process as constructor calls too (see constructor_call).
+copyreg.pickle(RuleMatch, constructor_call)
+copyreg.pickle(Evidence, constructor_call)
 
 
 def init_worker(rules_blob: bytes | None, pages: bool = True) -> None:
