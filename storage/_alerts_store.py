@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from storage import _rows
-from storage._base import _CHUNK, StoreBase, _guarded
+from storage._base import StoreBase, _guarded, in_lists
 from storage._rows import iso, iso_or_none
 from storage.errors import NotFoundError
 from storage.models import AlertRecord, AlertStatus, Mute
@@ -195,14 +195,13 @@ class AlertsStore(StoreBase):
         if due_only:
             cond += " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
         with self._write() as conn:
-            for i in range(0, len(alert_ids), _CHUNK):
-                chunk = list(alert_ids[i : i + _CHUNK])
+            for chunk, marks in in_lists(alert_ids):
                 params: list[Any] = [owner, until, *chunk, stamp, owner, *holders]
                 if due_only:
                     params.append(stamp)
                 rows = conn.execute(
                     "UPDATE alerts SET claimed_by = ?, lease_until = ?"
-                    f" WHERE id IN ({','.join('?' * len(chunk))}) AND {cond} RETURNING id",
+                    f" WHERE id IN ({marks}) AND {cond} RETURNING id",
                     params,
                 ).fetchall()
                 claimed.update(r[0] for r in rows)
@@ -214,11 +213,10 @@ class AlertsStore(StoreBase):
         outcome for them); returns how many were released."""
         released = 0
         with self._write() as conn:
-            for i in range(0, len(alert_ids), _CHUNK):
-                chunk = list(alert_ids[i : i + _CHUNK])
+            for chunk, marks in in_lists(alert_ids):
                 released += conn.execute(
                     "UPDATE alerts SET claimed_by = NULL, lease_until = NULL"
-                    f" WHERE id IN ({','.join('?' * len(chunk))}) AND claimed_by = ?",
+                    f" WHERE id IN ({marks}) AND claimed_by = ?",
                     [*chunk, owner],
                 ).rowcount
         return released

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from rules.models import RuleMatch
 from storage import _inserts
-from storage._base import _CHUNK, StoreBase, _guarded
+from storage._base import StoreBase, _guarded, in_lists
 from storage._rows import dumps, iso, iso_or_none, str_tuple
 from storage.errors import NotFoundError
 from storage.models import ArticleOutcome, NewArticle
@@ -171,10 +171,8 @@ class ArticlesStore(StoreBase):
         )
         with self._read() as conn:
             for sql, values, more, out in lookups:
-                for i in range(0, len(values), _CHUNK):
-                    chunk = values[i : i + _CHUNK]
-                    query = sql.format(",".join("?" * len(chunk)))
-                    for key, found in conn.execute(query, [*chunk, *more]):
+                for chunk, marks in in_lists(values):
+                    for key, found in conn.execute(sql.format(marks), [*chunk, *more]):
                         out[key] = int(found)
         result: list[int | None] = []
         for canon, guid in keys:
@@ -263,10 +261,8 @@ class ArticlesStore(StoreBase):
         )
         statements: list[tuple[str, list[str]]] = []
         for kind, sql, values in lookups:
-            for i in range(0, len(values), _CHUNK):
-                chunk = values[i : i + _CHUNK]
-                inner = sql.format(",".join("?" * len(chunk)))
-                statements.append((f"SELECT '{kind}', * FROM ({inner})", chunk))
+            for chunk, marks in in_lists(values):
+                statements.append((f"SELECT '{kind}', * FROM ({sql.format(marks)})", chunk))
         present: set[tuple[str, str]] = set()
         # as few statements as SQLite's oldest parameter limit (999) allows: one for a feed
         while statements:

@@ -21,9 +21,19 @@ from storage.errors import DatabaseUnavailableError, StorageError, TransactionAb
 
 _CHUNK = 500  # ids per "IN (...)" query
 
+T = TypeVar("T")
+
 P = ParamSpec("P")
 R = TypeVar("R")
 S = TypeVar("S", bound="StoreBase")
+
+
+def in_lists(values: Sequence[T]) -> Iterator[tuple[list[T], str]]:
+    """``values`` in pieces of at most ``_CHUNK`` for ``IN (...)`` lists: each piece and its
+    placeholders (``?,?,?``)."""
+    for i in range(0, len(values), _CHUNK):
+        chunk = list(values[i : i + _CHUNK])
+        yield chunk, ",".join("?" * len(chunk))
 
 
 def _guarded(

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from rules.models import RuleMatch
 from storage import _revise, _rows
-from storage._base import _CHUNK, StoreBase, _guarded
+from storage._base import StoreBase, _guarded, in_lists
 from storage._rows import iso
 from storage.errors import NotFoundError
 from storage.models import ArticleRevision, PageCheck, PageState, RevisionOutcome
@@ -97,8 +97,5 @@ class PagesStore(StoreBase):
         if not keys:
             return
         with self._write() as conn:
-            for i in range(0, len(keys), _CHUNK):
-                chunk = keys[i : i + _CHUNK]
-                conn.execute(
-                    f"DELETE FROM page_retries WHERE key IN ({','.join('?' * len(chunk))})", chunk
-                )
+            for chunk, marks in in_lists(keys):
+                conn.execute(f"DELETE FROM page_retries WHERE key IN ({marks})", chunk)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from storage import _rows
-from storage._base import _CHUNK, StoreBase, _guarded
+from storage._base import StoreBase, _guarded, in_lists
 from storage._rows import Row, iso
 from storage._search import build_search
 from storage.errors import NotFoundError
@@ -26,13 +26,11 @@ class ReadsStore(StoreBase):
     # -- articles as records (their sources and matches) -----------------------------------
     def _sources_of(self, article_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
         out: dict[int, list[str]] = {}
-        for i in range(0, len(article_ids), _CHUNK):
-            chunk = article_ids[i : i + _CHUNK]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in in_lists(article_ids):
             for row in self._conn.execute(
                 f"SELECT article_id, source FROM article_sources WHERE article_id IN ({marks}) "
                 "ORDER BY first_seen_at, rowid",
-                list(chunk),
+                chunk,
             ):
                 out.setdefault(row[0], []).append(row[1])
         return {k: tuple(v) for k, v in out.items()}
@@ -42,12 +40,10 @@ class ReadsStore(StoreBase):
     ) -> dict[int, list[MatchRecord]]:
         out: dict[int, list[MatchRecord]] = {}
         muted_sql = "" if include_muted else " AND muted = 0"
-        for i in range(0, len(article_ids), _CHUNK):
-            chunk = article_ids[i : i + _CHUNK]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in in_lists(article_ids):
             for row in self._rows(
                 f"SELECT * FROM matches WHERE article_id IN ({marks}){muted_sql} ORDER BY id",
-                list(chunk),
+                chunk,
             ):
                 out.setdefault(row["article_id"], []).append(_rows.to_match(row))
         return out

@@ -12,10 +12,9 @@ from typing import cast
 
 from rules.models import RuleMatch
 from storage import _inserts, _rows
+from storage._base import in_lists
 from storage._rows import iso, iso_or_none
 from storage.models import ArticleRevision, Extraction, PageCheck, PageState, RevisionOutcome
-
-_CHUNK = 500
 
 # match columns a revision refreshes for a rule it still matches (matched_at and muted stay)
 _REFRESHED = ("name", "severity", "tags", "evidence", "details", "amount_usd")
@@ -29,9 +28,8 @@ _STATE_COLUMNS = (
 def page_states(conn: sqlite3.Connection, article_ids: Sequence[int]) -> dict[int, PageState]:
     ids = list(dict.fromkeys(article_ids))
     out: dict[int, PageState] = {}
-    for i in range(0, len(ids), _CHUNK):
-        chunk = ids[i : i + _CHUNK]
-        sql = f"SELECT {_STATE_COLUMNS} FROM articles WHERE id IN ({','.join('?' * len(chunk))})"
+    for chunk, marks in in_lists(ids):
+        sql = f"SELECT {_STATE_COLUMNS} FROM articles WHERE id IN ({marks})"
         for row in conn.execute(sql, chunk):
             out[int(row[0])] = PageState(
                 article_id=int(row[0]),
