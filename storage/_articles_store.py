@@ -14,6 +14,18 @@ from storage.errors import NotFoundError
 from storage.models import ArticleOutcome, NewArticle
 from storage.urls import content_hash, guid_is_global
 
+# Where a stored article is found by a dedup key, in the order of precedence of
+# ArticlesStore._find_duplicate: (key kind, table, article id column, key column); "u" is the
+# canonical URL (an article's own, one a duplicate was seen under, an alias), "g" the GUID,
+# "h" the content hash. The batch pre-check (_keys_present) looks in the same places.
+_DEDUP_PLACES = (
+    ("u", "articles", "id", "canonical_url"),
+    ("u", "article_sources", "article_id", "canonical_url"),
+    ("u", "article_urls", "article_id", "canonical_url"),
+    ("g", "articles", "id", "guid"),
+    ("h", "articles", "id", "content_hash"),
+)
+
 
 class ArticlesStore(StoreBase):
     """Known-article lookups and recording new articles (with their matches and alerts)."""
@@ -26,18 +38,11 @@ class ArticlesStore(StoreBase):
         :func:`storage.urls.guid_is_global`), then content hash (each only when non-empty)."""
         parts: list[str] = []
         params: list[str] = []
-        canonical = article.canonical_url
         guid = article.guid or ""
         local = bool(guid) and not guid_is_global(guid)
-        for rank, (table, id_column, column, value) in enumerate(
-            (
-                ("articles", "id", "canonical_url", canonical),
-                ("article_sources", "article_id", "canonical_url", canonical),
-                ("article_urls", "article_id", "canonical_url", canonical),
-                ("articles", "id", "guid", guid),
-                ("articles", "id", "content_hash", fingerprint),
-            )
-        ):
+        values = {"u": article.canonical_url, "g": guid, "h": fingerprint}
+        for rank, (kind, table, id_column, column) in enumerate(_DEDUP_PLACES):
+            value = values[kind]
             if value:
                 scoped = " AND source = ?" if column == "guid" and local else ""
                 parts.append(
@@ -249,29 +254,25 @@ class ArticlesStore(StoreBase):
         """Which dedup keys of ``items`` (``("u", canonical URL)``, ``("g", GUID)``,
         ``("h", content hash)``) some stored article already has, in any of the places
         :meth:`_find_duplicate` looks (a GUID of any source: a superset is safe)."""
-        urls = list(dict.fromkeys(a.canonical_url for a, _, _, _ in items if a.canonical_url))
-        guids = list(dict.fromkeys(a.guid for a, _, _, _ in items if a.guid))
-        hashes = list(dict.fromkeys(f for f in fingerprints if f))
-        lookups = (
-            ("u", "SELECT canonical_url FROM articles WHERE canonical_url IN ({})", urls),
-            ("u", "SELECT canonical_url FROM article_sources WHERE canonical_url IN ({})", urls),
-            ("u", "SELECT canonical_url FROM article_urls WHERE canonical_url IN ({})", urls),
-            ("g", "SELECT guid FROM articles WHERE guid IN ({})", guids),
-            ("h", "SELECT content_hash FROM articles WHERE content_hash IN ({})", hashes),
-        )
+        values = {
+            "u": list(dict.fromkeys(a.canonical_url for a, _, _, _ in items if a.canonical_url)),
+            "g": list(dict.fromkeys(a.guid for a, _, _, _ in items if a.guid)),
+            "h": list(dict.fromkeys(f for f in fingerprints if f)),
+        }
         statements: list[tuple[str, list[str]]] = []
-        for kind, sql, values in lookups:
-            for chunk, marks in in_lists(values):
-                statements.append((f"SELECT '{kind}', * FROM ({sql.format(marks)})", chunk))
+        for kind, table, _, column in _DEDUP_PLACES:
+            for chunk, marks in in_lists(values[kind]):
+                sql = f"SELECT '{kind}', {column} FROM {table} WHERE {column} IN ({marks})"
+                statements.append((sql, chunk))
         present: set[tuple[str, str]] = set()
         # as few statements as SQLite's oldest parameter limit (999) allows: one for a feed
         while statements:
             sqls: list[str] = []
             params: list[str] = []
             while statements and (not sqls or len(params) + len(statements[0][1]) <= 999):
-                sql, values = statements.pop(0)
+                sql, piece = statements.pop(0)
                 sqls.append(sql)
-                params.extend(values)
+                params.extend(piece)
             rows = self._conn.execute(" UNION ALL ".join(sqls), params)
             present.update((kind, value) for kind, value in rows)
         return present
