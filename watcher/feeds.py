@@ -72,7 +72,8 @@ _BLOCK = re.compile(
     r"</?(?:p|div|br|li|ul|ol|h[1-6]|tr|table|blockquote|section|article|pre|hr)\b[^<>]*>", re.I
 )
 _TAG = re.compile(r"<[^<>]+>")
-_WS = re.compile(r"[ \t\r\f\v\u00a0]+")
+_WS_CHARS = "\t\r\f\v\u00a0"  # what _WS squashes besides the space
+_WS = re.compile(f"[ {_WS_CHARS}]+")
 _RAW_OPEN = re.compile(r"<(script|style)\b", re.I)
 _RAW_CLOSE = {
     "script": re.compile(r"</script\s*>", re.I),
@@ -103,9 +104,6 @@ def _drop_raw_text(value: str) -> str:
         pos = search = close.end()
     parts.append(value[pos:])
     return "".join(parts)
-
-
-_WS_CHARS = "\t\r\f\v\u00a0"  # what _WS squashes besides the space
 
 
 def _squash(text: str) -> str:
