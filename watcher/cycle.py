@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,8 +15,6 @@ from watcher.config import Config, SourceConfig
 if TYPE_CHECKING:
     from rules import RuleSet
     from watcher.ruleload import LazyRuleSet
-
-log = logging.getLogger("watcher.poll")
 
 
 @dataclass
@@ -68,10 +65,7 @@ async def run_cycle(
     async with Poller(config, store, ruleset, client=client, sources=sources) as poller:
         report = await poller.poll(now, sources)
     delivery = await deliver_due(store, config, clock() if clock else now, client=client)
-    # The poll leaves its new articles queued for the search index; bring it up to date once
-    # the alerts are out (one bulk insert), so a later `watcher search` need not.
-    try:
-        store.index_pending()
-    except Exception as exc:  # only the index waits: a search catches up by itself
-        log.warning("search index update failed (a search will catch up): %s", exc)
+    # The new articles stay queued for the search index: `watcher search` adds them in one bulk
+    # insert before it searches, and the daemon every 30 s. A one-shot poll does not wait for
+    # it (bench/poll: 0.15 s for a cold poll's 10,000 articles, ~1.5 ms for a usual 100).
     return CycleResult(report, delivery)

@@ -1,8 +1,8 @@
 """One poll of the benchmark feeds by this project (run in its own process by run.py).
 
-Prints one JSON line: seconds spent in the poll (after start-up) and in the search-index update
-that follows it (as in `watcher poll`; the daemon does it in a background job), counts, peak RSS
-of this process and of the pool workers (KB)."""
+Prints one JSON line: seconds spent in the poll (after start-up) and, with ``--index``, in the
+search-index update after it (`watcher poll` leaves that to the next `watcher search`, the daemon
+to a background job), counts, peak RSS of this process and of the pool workers (KB)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ def main() -> None:
     ap.add_argument("--db", type=Path, required=True)
     ap.add_argument("--base", required=True)
     ap.add_argument("--fulltext", action="store_true")
+    ap.add_argument("--index", action="store_true", help="update the search index afterwards")
     ap.add_argument("--feeds", type=int, default=500)
     ap.add_argument("--transport", choices=["auto", "httpx", "aiohttp"], default="auto")
     ap.add_argument("--workers", type=int, default=None)
@@ -84,9 +85,11 @@ def main() -> None:
 
     startup = time.perf_counter() - t_start
     report, seconds = asyncio.run(run())
-    t_index = time.perf_counter()
-    store.index_pending()  # as `watcher poll` does once its alerts are out (not the daemon)
-    index_s = time.perf_counter() - t_index
+    index_s = None
+    if args.index:
+        t_index = time.perf_counter()
+        store.index_pending()
+        index_s = time.perf_counter() - t_index
     store.close()
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)

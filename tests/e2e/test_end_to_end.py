@@ -63,10 +63,17 @@ def _check_end_to_end(
         assert body[1][:40] in article.text
         rules = {m.rule for m in store.article_matches(article.id)}
         assert {"deepseek", "llama4", "capex"} <= rules
-        # `watcher poll` also brought the search index up to date once the alerts were out
-        queued = store.db.conn.execute("SELECT count(*) FROM fts_pending").fetchone()[0]
-        indexed = store.db.conn.execute("SELECT count(*) FROM articles_fts_docsize").fetchone()
-        assert (queued, indexed[0]) == (0, 1)
+        # `watcher poll` leaves the new article queued for the search index; a search adds
+        # it before searching
+        def index_state() -> tuple[int, int]:
+            return store.db.conn.execute(
+                "SELECT (SELECT count(*) FROM fts_pending),"
+                " (SELECT count(*) FROM articles_fts_docsize)"
+            ).fetchone()
+
+        assert index_state() == (1, 0)
+        assert [a.id for a in store.search(title)] == [article.id]
+        assert index_state() == (0, 1)
     finally:
         store.close()
 
