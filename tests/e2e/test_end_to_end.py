@@ -63,6 +63,7 @@ def _check_end_to_end(
         assert body[1][:40] in article.text
         rules = {m.rule for m in store.article_matches(article.id)}
         assert {"deepseek", "llama4", "capex"} <= rules
+
         # `watcher poll` leaves the new article queued for the search index; a search adds
         # it before searching
         def index_state() -> tuple[int, int]:
