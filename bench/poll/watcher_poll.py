@@ -25,7 +25,7 @@ def main() -> None:
     ap.add_argument("--fulltext", action="store_true")
     ap.add_argument("--index", action="store_true", help="update the search index afterwards")
     ap.add_argument("--feeds", type=int, default=500)
-    ap.add_argument("--transport", choices=["auto", "httpx", "aiohttp"], default="auto")
+    ap.add_argument("--transport", choices=["auto", "h1", "httpx", "aiohttp"], default="auto")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--max-connections", type=int, default=32)
     ap.add_argument("--per-host", type=int, default=32)

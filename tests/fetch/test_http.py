@@ -20,7 +20,7 @@ from watcher.http import Fetcher, make_client, parse_retry_after
 FIXED_NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["httpx", "aiohttp"])
+@pytest.fixture(params=["h1", "httpx", "aiohttp"])
 async def fetcher(request: pytest.FixtureRequest) -> AsyncIterator[Fetcher]:
     cfg = FetchConfig(max_bytes=1024 * 1024, timeout=2.0, connect_timeout=1.0)
     async with make_client(cfg, backend=request.param) as client:
