@@ -94,13 +94,16 @@ class _Wire(asyncio.Protocol):
             self._waiter.set_result(None)
 
     # -- used by the connection
+    def resume(self) -> None:
+        if self._paused and self.transport is not None:
+            self._paused = False
+            self.transport.resume_reading()
+
     async def wait_data(self, timeout: float | None) -> bool:
         """Wait until more bytes arrive (``True``) or the peer is gone (``False``)."""
         if self.eof:
             return False
-        if self._paused and self.transport is not None:
-            self._paused = False
-            self.transport.resume_reading()
+        self.resume()
         self._waiter = asyncio.get_running_loop().create_future()
         try:
             async with asyncio.timeout(timeout):
@@ -158,7 +161,9 @@ class _Connection:
         """The next final response head (1xx interim responses are skipped)."""
         wire = self.wire
         while True:
-            while (ends := end_of_head(wire.buf)) is None:
+            scanned = 0
+            while (ends := end_of_head(wire.buf, scanned)) is None:
+                scanned = max(0, len(wire.buf) - 3)
                 if not await wire.wait_data(timeout):
                     raise httpx.RemoteProtocolError(
                         "server disconnected in the middle of the response head"
@@ -205,6 +210,8 @@ class _Body(httpx.AsyncByteStream):
         left = self._frame.length if self._frame.mode == "length" else -1
         while left != 0:
             if not wire.buf and not await wire.wait_data(self._timeout):
+                if wire.error is not None:  # reset, not closed: the body may be cut short
+                    raise httpx.ReadError(f"connection lost: {wire.error}") from wire.error
                 if left < 0:  # the body ends when the server closes
                     break
                 raise httpx.RemoteProtocolError(
@@ -272,6 +279,7 @@ class H1Transport(httpx.AsyncBaseTransport):
         self._open: set[_Connection] = set()
         self._connecting = 0
         self._slot_waiters: deque[asyncio.Future[None]] = deque()
+        self._shut = False  # aclose() was called
 
     # -- httpx API
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -280,7 +288,8 @@ class H1Transport(httpx.AsyncBaseTransport):
         if scheme not in ("http", "https"):
             raise httpx.UnsupportedProtocol(f"unsupported URL scheme {scheme!r}")
         host = url.raw_host.decode("ascii")
-        key = (scheme, host, url.port or (443 if scheme == "https" else 80))
+        port = url.port
+        key = (scheme, host, port if port is not None else (443 if scheme == "https" else 80))
         timeouts: dict[str, Any] = request.extensions.get("timeout", {})
         read_timeout = timeouts.get("read")
         body = await request.aread()
@@ -318,9 +327,13 @@ class H1Transport(httpx.AsyncBaseTransport):
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def aclose(self) -> None:
+        self._shut = True
         for conn in list(self._open):
             conn.close()
         self._idle.clear()
+        for waiter in self._slot_waiters:  # they find the transport closed
+            if not waiter.done():
+                waiter.set_result(None)
 
     # -- requests
     @staticmethod
@@ -337,16 +350,30 @@ class H1Transport(httpx.AsyncBaseTransport):
 
     # -- the pool
     async def _acquire(self, key: Key, timeouts: dict[str, Any]) -> _Connection:
-        idle = self._idle.get(key)
-        while idle:
-            conn = idle.pop()  # the most recently used: the least likely to be closed
-            if conn.expiry is not None:
-                conn.expiry.cancel()
-                conn.expiry = None
-            if conn.usable():
-                return conn
-            conn.close()
-        await self._slot(timeouts.get("pool"))
+        loop = asyncio.get_running_loop()
+        pool_timeout = timeouts.get("pool")
+        deadline = None if pool_timeout is None else loop.time() + pool_timeout
+        while True:
+            if self._shut:
+                raise httpx.TransportError("the transport is closed")
+            idle = self._idle.get(key)
+            while idle:
+                conn = idle.pop()  # the most recently used: the least likely to be closed
+                if not idle:
+                    del self._idle[key]
+                if conn.expiry is not None:
+                    conn.expiry.cancel()
+                    conn.expiry = None
+                if conn.usable():
+                    return conn
+                conn.close()
+            if len(self._open) + self._connecting < self.max_connections:
+                break
+            oldest = next((q[0] for q in self._idle.values() if q), None)
+            if oldest is not None:  # room for a new connection: close another host's idle one
+                oldest.close()
+                continue
+            await self._wait_slot(deadline, pool_timeout)
         self._connecting += 1
         try:
             return await self._connect(key, timeouts.get("connect"))
@@ -354,23 +381,21 @@ class H1Transport(httpx.AsyncBaseTransport):
             self._connecting -= 1
             self._wake_one()
 
-    async def _slot(self, timeout: float | None) -> None:
-        """Wait until one more connection may be opened (closing an idle one if need be)."""
-        while len(self._open) + self._connecting >= self.max_connections:
-            oldest = next((q[0] for q in self._idle.values() if q), None)
-            if oldest is not None:
-                oldest.close()
-                continue
-            waiter = asyncio.get_running_loop().create_future()
-            self._slot_waiters.append(waiter)
-            try:
-                async with asyncio.timeout(timeout):
-                    await waiter
-            except TimeoutError:
+    async def _wait_slot(self, deadline: float | None, timeout: float | None) -> None:
+        """Wait until a connection is given back or closed (up to ``deadline``)."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._slot_waiters.append(waiter)
+        try:
+            async with asyncio.timeout_at(deadline):
+                await waiter
+        except BaseException as exc:
+            if waiter in self._slot_waiters:
+                self._slot_waiters.remove(waiter)
+            elif waiter.done() and not waiter.cancelled():
+                self._wake_one()  # woken, but leaving (cancelled, timed out): pass it on
+            if isinstance(exc, TimeoutError):
                 raise httpx.PoolTimeout(f"no free connection within {timeout:g}s") from None
-            finally:
-                if waiter in self._slot_waiters:
-                    self._slot_waiters.remove(waiter)
+            raise
 
     def _wake_one(self) -> None:
         while self._slot_waiters:
@@ -397,8 +422,8 @@ class H1Transport(httpx.AsyncBaseTransport):
             raise httpx.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
         except ssl_module.SSLError as exc:
             raise httpx.ConnectError(f"TLS handshake with {host}:{port} failed: {exc}") from exc
-        except OSError as exc:
-            raise httpx.ConnectError(exc.strerror or str(exc)) from exc
+        except (OSError, UnicodeError) as exc:  # UnicodeError: idna, a label empty or > 63
+            raise httpx.ConnectError(getattr(exc, "strerror", None) or str(exc)) from exc
         conn = _Connection(self, key, wire, transport)
         self._open.add(conn)
         return conn
@@ -414,10 +439,11 @@ class H1Transport(httpx.AsyncBaseTransport):
 
     def _release(self, conn: _Connection) -> None:
         idle = self._idle.setdefault(conn.key, deque())
-        if len(idle) >= self.max_idle_per_host:
+        if self._shut or len(idle) >= self.max_idle_per_host:
             conn.close()
             return
         conn.reused = True
+        conn.wire.resume()  # an idle connection must see the server close it
         conn.expiry = conn.loop.call_later(self.keepalive_expiry, conn.close)
         idle.append(conn)
         self._wake_one()
@@ -425,6 +451,8 @@ class H1Transport(httpx.AsyncBaseTransport):
     def _closed(self, conn: _Connection) -> None:
         self._open.discard(conn)
         idle = self._idle.get(conn.key)
-        if idle and conn in idle:
+        if idle is not None and conn in idle:
             idle.remove(conn)
+            if not idle:
+                del self._idle[conn.key]
         self._wake_one()

@@ -70,10 +70,12 @@ def request_head(method: str, target: bytes, headers: Sequence[tuple[bytes, byte
     return b"".join(out)
 
 
-def end_of_head(buf: bytes | bytearray) -> tuple[int, int] | None:
+def end_of_head(buf: bytes | bytearray, start: int = 0) -> tuple[int, int] | None:
     """``(head_end, body_start)`` once ``buf`` holds a whole head (CRLF or bare LF lines);
-    ``None`` while it does not. :class:`WireError` past :data:`HEAD_LIMIT`."""
-    m = _END_OF_HEAD.search(buf, 0, HEAD_LIMIT + 4)
+    ``None`` while it does not. :class:`WireError` past :data:`HEAD_LIMIT`. ``start``: where
+    to resume the search (the caller's previous ``len(buf) - 3``: a head arriving a byte at a
+    time is then scanned once, not once per byte)."""
+    m = _END_OF_HEAD.search(buf, start, HEAD_LIMIT + 4)
     if m is not None:
         return m.start(), m.end()
     if len(buf) > HEAD_LIMIT:
@@ -126,12 +128,12 @@ def framing(method: str, head: ResponseHead) -> Framing:
     if method == "HEAD" or head.status < 200 or head.status in (204, 304):
         return Framing("none", 0, reusable)
     codings = _tokens(head.headers, b"transfer-encoding")
-    if codings:  # it wins over Content-Length; a body not chunked last ends at close
-        if codings[-1] == b"chunked" and not _tokens(head.headers, b"content-length"):
-            return Framing("chunked", 0, reusable)
-        if codings[-1] == b"chunked":  # both: read it chunked, then close (RFC 9112 6.3)
+    if codings:  # it wins over Content-Length
+        if codings != [b"chunked"]:  # a transfer coding (gzip, ...) that nothing here decodes
+            raise WireError(f"unsupported Transfer-Encoding {b', '.join(codings)[:60]!r}")
+        if _tokens(head.headers, b"content-length"):  # both: chunked, then close (RFC 9112 6.3)
             return Framing("chunked", 0, False)
-        return Framing("close", 0, False)
+        return Framing("chunked", 0, reusable)
     lengths = set(_tokens(head.headers, b"content-length"))
     if lengths:
         if len(lengths) > 1:

@@ -28,6 +28,7 @@ ACCEPT = (
 )
 RETRY_STATUSES = {429, 503}
 _PERMANENT_REDIRECTS = {301, 308}
+_REDIRECT_BODY = 64 * 1024  # bytes of a redirect's body read before its connection is dropped
 
 
 Backend = Literal["auto", "h1", "httpx", "aiohttp"]
@@ -294,6 +295,10 @@ class Fetcher:
         Raises :class:`FetchError` for network errors, timeouts, caps, robots.txt refusals and
         non-2xx/304 answers (``permanent=True`` for 410 Gone; ``retry_after`` on 429/503).
         """
+        try:
+            host_of(url)  # (urlsplit refuses e.g. an unclosed IPv6 bracket)
+        except ValueError as exc:
+            raise FetchError(url, f"invalid URL: {exc}", permanent=True) from exc
         wait = self.blocked_for(url)
         if wait > 0:
             raise FetchError(url, "host asked us to wait (Retry-After)", retry_after=wait)
@@ -321,6 +326,8 @@ class Fetcher:
                 raise FetchError(url, f"timed out after {self.cfg.timeout:g}s") from exc
             except httpx.TooManyRedirects as exc:
                 raise FetchError(url, "too many redirects") from exc
+            except httpx.InvalidURL as exc:  # e.g. a host 256.1.1.1 (not an HTTPError)
+                raise FetchError(url, f"invalid URL: {exc}", permanent=True) from exc
             except httpx.HTTPError as exc:
                 reason = str(exc) or type(exc).__name__
                 raise FetchError(url, f"{type(exc).__name__}: {reason}") from exc
@@ -336,32 +343,53 @@ class Fetcher:
         )
 
     async def _get(self, url: str, headers: dict[str, str], cap: int) -> FetchedDoc:
-        async with self.client.stream("GET", url, headers=headers) as resp:
-            final = str(resp.url)
-            permanent = None
-            if resp.history and all(r.status_code in _PERMANENT_REDIRECTS for r in resp.history):
-                permanent = final
-            rh = {k.lower(): v for k, v in resp.headers.items()}
-            status = resp.status_code
-            if status == 304:
-                return FetchedDoc(final, 304, rh, b"", True, permanent)
-            if status >= 400 or status < 200:
-                self._raise_status(url, status, rh)
-            length = rh.get("content-length", "")
-            if length.isdigit() and int(length) > cap:
-                raise FetchError(url, f"body larger than {cap} bytes ({length})", status=status)
-            decoder = _Decoder(
-                rh.get("content-encoding", ""), self.max_decoded or 4 * self.cfg.max_bytes, url
-            )
-            raw = 0
-            async for chunk in resp.aiter_raw():
-                raw += len(chunk)
-                if raw > cap:
-                    raise FetchError(url, f"body larger than {cap} bytes", status=status)
-                decoder.feed(chunk)
-            body = decoder.finish()
-            rh.pop("content-encoding", None)
-            return FetchedDoc(final, status, rh, body, False, permanent)
+        """Follows redirects itself: httpx reads a redirect's body whole (no cap), here at
+        most ``_REDIRECT_BODY`` bytes of it are read (so the connection can be reused)."""
+        request = self.client.build_request("GET", url, headers=headers)
+        hops: list[int] = []
+        while True:
+            resp = await self.client.send(request, stream=True, follow_redirects=False)
+            try:
+                if resp.next_request is None:
+                    return await self._read(url, resp, hops, cap)
+                if len(hops) >= self.client.max_redirects:
+                    raise httpx.TooManyRedirects("too many redirects", request=request)
+                hops.append(resp.status_code)
+                request = resp.next_request
+                seen = 0
+                async for chunk in resp.aiter_raw():
+                    seen += len(chunk)
+                    if seen > _REDIRECT_BODY:
+                        break  # closed below instead of read to its end
+            finally:
+                await resp.aclose()
+
+    async def _read(self, url: str, resp: httpx.Response, hops: list[int], cap: int) -> FetchedDoc:
+        final = str(resp.url)
+        permanent = None
+        if hops and all(code in _PERMANENT_REDIRECTS for code in hops):
+            permanent = final
+        rh = {k.lower(): v for k, v in resp.headers.items()}
+        status = resp.status_code
+        if status == 304:
+            return FetchedDoc(final, 304, rh, b"", True, permanent)
+        if status >= 400 or status < 200:
+            self._raise_status(url, status, rh)
+        length = rh.get("content-length", "")
+        if length.isdigit() and int(length) > cap:
+            raise FetchError(url, f"body larger than {cap} bytes ({length})", status=status)
+        decoder = _Decoder(
+            rh.get("content-encoding", ""), self.max_decoded or 4 * self.cfg.max_bytes, url
+        )
+        raw = 0
+        async for chunk in resp.aiter_raw():
+            raw += len(chunk)
+            if raw > cap:
+                raise FetchError(url, f"body larger than {cap} bytes", status=status)
+            decoder.feed(chunk)
+        body = decoder.finish()
+        rh.pop("content-encoding", None)
+        return FetchedDoc(final, status, rh, body, False, permanent)
 
     def _raise_status(self, url: str, status: int, headers: Mapping[str, str]) -> None:
         retry_after = None

@@ -387,3 +387,100 @@ async def test_https_with_a_trusted_and_an_untrusted_certificate(serve, tls_file
     async with client(H1Transport()) as c:  # the default trust store does not know it
         with pytest.raises(httpx.ConnectError, match="TLS handshake"):
             await c.get(srv.url(scheme="https"))
+
+
+# -- review 11's findings ---------------------------------------------------------------------
+
+
+async def test_a_woken_waiter_that_is_cancelled_passes_the_connection_on(serve) -> None:  # type: ignore[no-untyped-def]
+    srv = await serve(*[(ok(b"x"), "keep")] * 4)
+    t = H1Transport(max_connections=1)
+    async with client(t, timeout=5.0, pool=2.0) as c:
+        async with c.stream("GET", srv.url()) as held:
+            first = asyncio.ensure_future(c.get(srv.url()))
+            second = asyncio.ensure_future(c.get(srv.url()))
+            await asyncio.sleep(0.1)  # both wait for the only connection
+            await held.aread()
+        first.cancel()  # woken by the release above, cancelled before it ran
+        assert (await asyncio.wait_for(second, 1.0)).content == b"x"
+    assert first.cancelled()
+
+
+async def test_waiters_reuse_their_host_s_connection_under_a_full_pool(serve) -> None:  # type: ignore[no-untyped-def]
+    srv = await serve(*[(ok(b"x"), "keep")] * 6)
+    async with client(H1Transport(max_connections=1)) as c:
+        got = await asyncio.gather(*(c.get(srv.url()) for _ in range(6)))
+    assert [r.content for r in got] == [b"x"] * 6
+    assert srv.connections == 1  # keep-alive kept under load
+
+
+async def test_aclose_fails_waiting_requests_and_leaves_nothing_open(serve) -> None:  # type: ignore[no-untyped-def]
+    srv = await serve((ok(b"x"), "keep"), (ok(b"y"), "keep"))
+    t = H1Transport(max_connections=1)
+    c = client(t)
+    async with c.stream("GET", srv.url()):
+        waiting = asyncio.ensure_future(c.get(srv.url()))
+        await asyncio.sleep(0.05)
+        await t.aclose()
+        with pytest.raises(httpx.TransportError, match="closed"):
+            await waiting
+    assert not t._open and not t._idle
+
+
+async def test_a_body_cut_by_a_reset_is_an_error_not_a_short_body(serve) -> None:  # type: ignore[no-untyped-def]
+    async def reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\n\r\n" + b"x" * 1000)  # ends at close
+        await writer.drain()
+        sock = writer.get_extra_info("socket")
+        import socket
+        import struct
+
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()  # RST instead of FIN
+
+    server = await asyncio.start_server(reset, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with client() as c:
+            with pytest.raises(httpx.ReadError, match="connection lost"):
+                r = await c.get(f"http://127.0.0.1:{port}/")
+                pytest.fail(f"a cut body was accepted: {len(r.content)} bytes")  # pragma: no cover
+    finally:
+        server.close()
+
+
+async def test_an_idle_connection_paused_by_a_big_body_still_sees_the_server_close_it(
+    serve,
+) -> None:  # type: ignore[no-untyped-def]
+    body = b"z" * 2_000_000  # more than the buffer before reading pauses
+    srv = await serve((ok(body), "close"), (ok(b"fresh"), "keep"))
+    t = H1Transport()
+    async with client(t) as c:
+        async with c.stream("GET", srv.url()) as r:
+            got = b""
+            async for piece in r.aiter_raw():
+                got += piece
+                await asyncio.sleep(0.001)
+        assert got == body
+        await asyncio.sleep(0.1)  # the server closed its end meanwhile
+        # a POST is never sent twice: it must not meet the closed connection at all
+        assert (await c.post(srv.url(), content=b"{}")).content == b"fresh"
+    assert srv.connections == 2
+
+
+async def test_hostnames_idna_cannot_encode_are_connect_errors() -> None:
+    async with client() as c:
+        with pytest.raises(httpx.ConnectError, match=r"idna|label"):
+            await c.get(f"http://{'a' * 70}.example/")
+
+
+async def test_idle_hosts_leave_no_empty_entries(serve) -> None:  # type: ignore[no-untyped-def]
+    servers = [await serve((ok(), "keep")) for _ in range(5)]
+    t = H1Transport(keepalive_expiry=0.05)
+    async with client(t) as c:
+        for s in servers:
+            await c.get(s.url())
+        assert len(t._idle) == 5
+        await asyncio.sleep(0.2)
+    assert not t._idle and not t._open

@@ -278,3 +278,22 @@ async def test_refused_connection_is_not_called_a_timeout(fetcher: Fetcher) -> N
         await fetcher.fetch(f"http://127.0.0.1:{port}/feed.xml")
     assert "timed out" not in err.value.reason
     assert "connect" in err.value.reason.lower()
+
+
+async def test_a_redirect_with_an_endless_body_is_not_read_to_its_end(
+    http_server: LocalHTTPServer, fetcher: Fetcher
+) -> None:
+    """httpx reads a redirect's body whole, with no cap: the Fetcher follows redirects itself
+    and drops a redirect's connection after 64 KiB of its body (review 11)."""
+    http_server.routes["/moved"] = Route(endless(), status=302, headers={"Location": "/final"})
+    http_server.routes["/final"] = Route(b"arrived")
+    doc = await fetcher.fetch(http_server.url("/moved"))
+    assert doc.body == b"arrived" and doc.url.endswith("/final")
+    assert doc.permanent_redirect is None  # a 302: the source keeps its URL
+
+
+@pytest.mark.parametrize("url", ["http://[::1/feed", "http://256.1.1.1/feed"])
+async def test_invalid_urls_are_permanent_fetch_errors(fetcher: Fetcher, url: str) -> None:
+    with pytest.raises(FetchError, match="invalid URL") as info:
+        await fetcher.fetch(url)
+    assert info.value.permanent
