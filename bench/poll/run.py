@@ -7,7 +7,7 @@ Generates 500 feeds x 20 items (each item a ~6 KB article page), serves them fro
 server on 127.0.0.1 (a separate process), and times each tool as a whole process (wall clock)
 with the peak RSS of its whole process tree (sampled every 20 ms). Scenarios: cold feed-only
 poll, warm poll (everything answers 304), cold full-text poll (fetch + extract + match + store),
-httpx's default transport vs httpx-aiohttp at several concurrencies, and the daemon's idle cost
+httpx's default transport vs httpx-aiohttp vs watcher.h1 at several concurrencies, and the daemon's idle cost
 with 5,000 sources.
 """
 
@@ -277,7 +277,7 @@ asyncio.run(main())
 def transports(base: str, n: int, per: int) -> list[dict]:
     rows = []
     for conc in (8, 32, 128):
-        for kind in ("httpx", "aiohttp"):
+        for kind in ("httpx", "aiohttp", "h1"):
             out = subprocess.run(
                 [PY, "-c", TRANSPORT_SCRIPT, kind, str(conc), base, str(n), str(per)],
                 cwd=REPO,
@@ -410,9 +410,16 @@ def main() -> None:
         cold["watcher (httpx-aiohttp)"] = watcher_poll(
             work, base, args.feeds, "w2.db", "--transport", "aiohttp"
         )
-        results["first_search"] = first_search(work / "w2.db")
         warm["watcher (httpx-aiohttp)"] = watcher_poll(
             work, base, args.feeds, "w2.db", "--transport", "aiohttp"
+        )
+        # the default: watcher.h1 (httpx-aiohttp only when a proxy is configured)
+        cold["watcher (h1, default)"] = watcher_poll(
+            work, base, args.feeds, "w4.db", "--transport", "h1"
+        )
+        results["first_search"] = first_search(work / "w4.db")
+        warm["watcher (h1, default)"] = watcher_poll(
+            work, base, args.feeds, "w4.db", "--transport", "h1"
         )
         if not args.skip_peers:
             write_peer_configs(work, base, args.feeds)
@@ -427,7 +434,7 @@ def main() -> None:
                 cold["feed2exec fetch"] = feed2exec(work)
                 warm["feed2exec fetch"] = feed2exec(work)
         full = watcher_poll(
-            work, base, args.feeds, "w3.db", "--fulltext", "--index", "--transport", "aiohttp"
+            work, base, args.feeds, "w3.db", "--fulltext", "--index", "--transport", "h1"
         )
         results["cold_feed_only"] = {k: _slim(v) for k, v in cold.items()}
         results["warm"] = {k: _slim(v) for k, v in warm.items()}
