@@ -166,7 +166,7 @@ class Poller:
             # A source with no ETag/Last-Modified yet will answer with a body to parse, so it
             # starts now, in the background, while the HTTP client is set up and the first
             # fetches go out; otherwise on first use (a poll where all answer 304 needs none).
-            if self._has_sources_without_validators():
+            if worker_pool.wanted_at_start(self.store, self._expected):
                 self._start_pool()
         try:
             if self.fetcher is None:
@@ -177,17 +177,6 @@ class Poller:
             await self.__aexit__(None, None, None)  # a pool already starting is stopped
             raise
         return self
-
-    def _has_sources_without_validators(self) -> bool:
-        try:
-            states = {s.name: s for s in self.store.list_sources()}
-        except Exception:  # the poll itself will report a store problem
-            return False
-        for source in self._expected:
-            state = states.get(source.name)
-            if state is None or (not state.retired and not (state.etag or state.last_modified)):
-                return True
-        return False
 
     def _start_pool(self) -> asyncio.Future[ProcessPoolExecutor]:
         """The pool's start-up, in a thread (once): the event loop keeps going meanwhile."""

@@ -32,9 +32,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from storage.sqlite import open_store
-    from watcher import heap
+    from watcher import heap, pool
     from watcher.config import parse_config
-    from watcher.pipeline import Poller
     from watcher.ruleload import load_rules_lazily
 
     # Every feed lives on one loopback host here, so per_host is raised to the global limit
@@ -54,6 +53,11 @@ def main() -> None:
     )
     ruleset = load_rules_lazily(cfg.rules)  # as `watcher poll` does
     store = open_store(args.db)
+    if args.workers != 0 and pool.wanted_at_start(store, cfg.sources):  # as `watcher poll`
+        pool.prestart(args.fulltext)
+
+    from watcher.pipeline import Poller  # (after the pool's prestart, as in `watcher poll`)
+
     heap.enable()  # as the `watcher` console script does
     heap.settle()  # as `watcher poll` does before its cycle
 

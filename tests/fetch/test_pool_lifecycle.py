@@ -146,3 +146,34 @@ def test_a_worker_ignores_ctrl_c_and_keeps_working() -> None:
         assert list(pool._processes) == [pid]  # type: ignore[attr-defined]  # the same worker
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def test_watcher_poll_starts_the_forkserver_early_only_when_a_body_is_coming(
+    http_server: LocalHTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`watcher poll` starts the forkserver before importing the poller when a source has no
+    validators yet (its start-up overlaps those imports); not when all will answer 304."""
+    from click.testing import CliRunner
+
+    from watcher.cli import main
+
+    calls: list[bool] = []
+    real = worker_pool.prestart
+
+    def spy(pages: bool) -> None:
+        calls.append(pages)
+        real(pages)
+
+    monkeypatch.setattr(worker_pool, "prestart", spy)
+    source = _story_feed(http_server)
+    cfg = tmp_path / "w.toml"
+    cfg.write_text(
+        f'[storage]\npath = "{tmp_path / "w.db"}"\n'
+        f'[[source]]\nname = "f"\nurl = "{source["url"]}"\nfulltext = false\n'
+    )
+    first = CliRunner().invoke(main, ["--config", str(cfg), "poll"])
+    assert first.exit_code == 0, first.output
+    assert "1 new" in first.output and calls == [False]  # feed-only: no trafilatura preload
+    again = CliRunner().invoke(main, ["--config", str(cfg), "poll"])
+    assert again.exit_code == 0 and "not_modified" in again.output
+    assert calls == [False]  # everything had validators: no forkserver up front

@@ -52,6 +52,10 @@ def poll(app: AppContext, source_names: tuple[str, ...]) -> None:
     sources = [s for s in config.sources if not source_names or s.name in source_names]
     ruleset = app.ruleset()
     store = app.store()
+    from watcher import pool
+
+    if pool.wanted_at_start(store, sources):  # its start-up overlaps the imports below
+        pool.prestart(any(s.fetches_pages for s in config.sources))
     heap.settle()  # what start-up built lives until exit: out of the collector's way
     result = asyncio.run(run_cycle(config, store, ruleset, sources, utcnow(), clock=utcnow))
     click.echo(result.summary())
