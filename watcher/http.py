@@ -75,17 +75,46 @@ def _proxies_in_env() -> bool:
     return any(os.environ.get(n) or os.environ.get(n.upper()) for n in names)
 
 
+class _NoCookies(httpx.Cookies):
+    """A jar that keeps nothing (see :class:`_Client`)."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class _Client(httpx.AsyncClient):
+    """An httpx client that keeps no cookies from one request to the next.
+
+    A feed reader should not carry a site's cookies around (newsboat, rss2email and Miniflux
+    do not): they would follow the user from poll to poll, and a daemon's jar would grow with
+    every site it ever reads. Cookies set along one fetch's redirects are still sent on its
+    next hops (:meth:`Fetcher._get`). Skipping httpx's per-response cookie extraction also
+    saves ~15% of a request's CPU (bench/poll, warm)."""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        jar = self.__dict__.get("_no_cookies")
+        if jar is None:
+            jar = self.__dict__["_no_cookies"] = _NoCookies()
+        return jar
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        return None  # nothing is kept
+
+
 def make_client(
     cfg: FetchConfig,
     transport: httpx.AsyncBaseTransport | None = None,
     *,
     backend: Backend = "auto",
 ) -> httpx.AsyncClient:
-    """The one client of the service: timeouts, connection limits, User-Agent, redirects.
+    """The one client of the service: timeouts, connection limits, User-Agent, redirects, no
+    cookie jar (:class:`_Client`).
 
     ``transport`` wins when given (tests); otherwise :func:`make_transport` picks one.
     """
-    return httpx.AsyncClient(
+    return _Client(
         transport=transport or make_transport(cfg, backend),
         timeout=httpx.Timeout(cfg.timeout, connect=cfg.connect_timeout),
         limits=httpx.Limits(
@@ -262,7 +291,10 @@ class Fetcher:
 
     def blocked_for(self, url: str) -> float:
         """Seconds until the host of ``url`` may be asked again (0: not blocked)."""
-        until = self._blocked.get(host_of(url))
+        return self._blocked_for(host_of(url))
+
+    def _blocked_for(self, host: str) -> float:
+        until = self._blocked.get(host)
         return 0.0 if until is None else max(0.0, until - self.clock())
 
     def block_host(self, url: str, seconds: float) -> None:
@@ -296,10 +328,10 @@ class Fetcher:
         non-2xx/304 answers (``permanent=True`` for 410 Gone; ``retry_after`` on 429/503).
         """
         try:
-            host_of(url)  # (urlsplit refuses e.g. an unclosed IPv6 bracket)
+            host = host_of(url)  # (urlsplit refuses e.g. an unclosed IPv6 bracket)
         except ValueError as exc:
             raise FetchError(url, f"invalid URL: {exc}", permanent=True) from exc
-        wait = self.blocked_for(url)
+        wait = self._blocked_for(host)
         if wait > 0:
             raise FetchError(url, "host asked us to wait (Retry-After)", retry_after=wait)
         if check_robots and not await self.allowed(url):
@@ -313,7 +345,7 @@ class Fetcher:
             self._global = asyncio.Semaphore(self.cfg.max_connections)
         cap = max_bytes or self.cfg.max_bytes
         started = self.clock()
-        async with self._global, self._host_sem(host_of(url)):
+        async with self._global, self._host_sem(host):
             try:
                 async with asyncio.timeout(self.cfg.timeout):
                     doc = await self._get(url, headers, cap)
@@ -347,6 +379,7 @@ class Fetcher:
         most ``_REDIRECT_BODY`` bytes of it are read (so the connection can be reused)."""
         request = self.client.build_request("GET", url, headers=headers)
         hops: list[int] = []
+        jar: httpx.Cookies | None = None  # cookies set along this fetch's redirects only
         while True:
             resp = await self.client.send(request, stream=True, follow_redirects=False)
             try:
@@ -356,6 +389,11 @@ class Fetcher:
                     raise httpx.TooManyRedirects("too many redirects", request=request)
                 hops.append(resp.status_code)
                 request = resp.next_request
+                if "set-cookie" in resp.headers:
+                    jar = jar if jar is not None else httpx.Cookies()
+                    jar.extract_cookies(resp)
+                if jar:
+                    jar.set_cookie_header(request)
                 seen = 0
                 async for chunk in resp.aiter_raw():
                     seen += len(chunk)

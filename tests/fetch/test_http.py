@@ -297,3 +297,29 @@ async def test_invalid_urls_are_permanent_fetch_errors(fetcher: Fetcher, url: st
     with pytest.raises(FetchError, match="invalid URL") as info:
         await fetcher.fetch(url)
     assert info.value.permanent
+
+
+async def test_cookies_live_only_along_one_fetch_s_redirects(
+    http_server: LocalHTTPServer, fetcher: Fetcher
+) -> None:
+    """A consent redirect that sets a cookie and sends us back works; the cookie is not
+    kept for later fetches (no jar across polls: nothing follows the user around)."""
+
+    def gate(req: Request) -> Route:
+        if "consent=yes" in req.headers.get("cookie", ""):
+            return Route(b"the article")
+        return Route(b"", status=302, headers={"Location": "/consent"}, etag=False)
+
+    http_server.routes["/article"] = gate
+    http_server.routes["/consent"] = Route(
+        b"", status=302, headers={"Location": "/article", "Set-Cookie": "consent=yes; Path=/"}
+    )
+    doc = await fetcher.fetch(http_server.url("/article"))
+    assert doc.body == b"the article"
+    assert [r.headers.get("cookie") for r in http_server.hits("/article")] == [None, "consent=yes"]
+    again = await fetcher.fetch(http_server.url("/article"))  # a new fetch: a new consent
+    assert again.body == b"the article"
+    assert [r.headers.get("cookie") for r in http_server.hits("/article")][2:] == [
+        None,
+        "consent=yes",
+    ]
