@@ -52,8 +52,13 @@ def main() -> None:
         env={},
     )
     ruleset = load_rules_lazily(cfg.rules)  # as `watcher poll` does
+    # the pool's forkserver starts as in `watcher poll`: before a new database is created, or
+    # once the database says some source has no validators yet
+    new_database = not args.db.exists()
+    if args.workers != 0 and new_database:
+        pool.prestart(args.fulltext)
     store = open_store(args.db)
-    if args.workers != 0 and pool.wanted_at_start(store, cfg.sources):  # as `watcher poll`
+    if args.workers != 0 and not new_database and pool.wanted_at_start(store, cfg.sources):
         pool.prestart(args.fulltext)
 
     from watcher.pipeline import Poller  # (after the pool's prestart, as in `watcher poll`)

@@ -51,11 +51,18 @@ def poll(app: AppContext, source_names: tuple[str, ...]) -> None:
         raise click.BadParameter(f"no source named {', '.join(unknown)}", param_hint="--source")
     sources = [s for s in config.sources if not source_names or s.name in source_names]
     ruleset = app.ruleset()
-    store = app.store()
+    # The worker pool's forkserver starts now when the poll will need it, so that its start-up
+    # overlaps the database's and the poller's: a new database (every source will answer with
+    # a body to parse) or a source with no ETag/Last-Modified stored yet.
     from watcher import pool
 
-    if pool.wanted_at_start(store, sources):  # its start-up overlaps the imports below
-        pool.prestart(any(s.fetches_pages for s in config.sources))
+    pages = any(s.fetches_pages for s in config.sources)
+    new_database = bool(sources) and not config.storage.path.expanduser().exists()
+    if new_database:
+        pool.prestart(pages)
+    store = app.store()
+    if not new_database and pool.wanted_at_start(store, sources):
+        pool.prestart(pages)
     heap.settle()  # what start-up built lives until exit: out of the collector's way
     result = asyncio.run(run_cycle(config, store, ruleset, sources, utcnow(), clock=utcnow))
     click.echo(result.summary())
