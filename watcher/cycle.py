@@ -14,6 +14,7 @@ from watcher.config import Config, SourceConfig
 
 if TYPE_CHECKING:
     from rules import RuleSet
+    from watcher.pool import EarlyPool
     from watcher.ruleload import LazyRuleSet
 
 
@@ -53,16 +54,20 @@ async def run_cycle(
     *,
     client: httpx.AsyncClient | None = None,
     clock: Callable[[], datetime] | None = None,
+    early_pool: EarlyPool | None = None,
 ) -> CycleResult:
     """Poll ``sources`` (all when ``None``) at ``now``, then deliver every alert that is due.
 
     Delivery happens at ``clock()`` (when given): a long poll must not make webhook timestamps
-    and email dates stale.
+    and email dates stale. ``early_pool``: a worker pool already starting for this poll
+    (:func:`watcher.pool.start_early`).
     """
     from watcher.alerts.deliver import deliver_due
     from watcher.pipeline import Poller
 
-    async with Poller(config, store, ruleset, client=client, sources=sources) as poller:
+    async with Poller(
+        config, store, ruleset, client=client, sources=sources, early_pool=early_pool
+    ) as poller:
         report = await poller.poll(now, sources)
     delivery = await deliver_due(store, config, clock() if clock else now, client=client)
     # The new articles stay queued for the search index: `watcher search` adds them in one bulk

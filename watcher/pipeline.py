@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import os
 import pickle
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -124,6 +123,7 @@ class Poller:
         fetcher: Fetcher | None = None,
         backend: Backend = "auto",
         sources: Sequence[SourceConfig] | None = None,
+        early_pool: worker_pool.EarlyPool | None = None,
     ) -> None:
         self.config = config
         self._backend = backend  # the HTTP transport of a client the poller makes itself
@@ -138,12 +138,9 @@ class Poller:
         self._own_client = client is None and fetcher is None
         # feed-only sources never extract pages: their workers skip importing trafilatura
         self._needs_pages = any(s.fetches_pages for s in config.sources)
-        # Extraction keeps every core busy, so a worker per core; feed-only polls are bound by
-        # this process (HTTP, SQLite), so it keeps a core (bench/poll, 2 cores: 1 worker
-        # 1.68-1.83 s against 1.92-2.04 s with 2; full text: 2 workers 19.9 s against 22.5 s).
-        cores = os.cpu_count() or 2
-        default = cores if self._needs_pages else max(1, cores - 1)
+        default = worker_pool.default_workers(self._needs_pages)
         self._workers = default if workers is None else workers
+        self._early = early_pool  # a pool `watcher poll` started before the poller existed
         self._executor: Executor | None = None
         self._pool_start: asyncio.Future[ProcessPoolExecutor] | None = None
         self._rules_blob: bytes | None = None
@@ -166,8 +163,12 @@ class Poller:
             # A source with no ETag/Last-Modified yet will answer with a body to parse, so it
             # starts now, in the background, while the HTTP client is set up and the first
             # fetches go out; otherwise on first use (a poll where all answer 304 needs none).
-            if worker_pool.wanted_at_start(self.store, self._expected):
+            # A pool started earlier for this very poll is adopted instead.
+            if self._adopt_early_pool() or worker_pool.wanted_at_start(self.store, self._expected):
                 self._start_pool()
+        elif self._early is not None:
+            self._early.discard()
+            self._early = None
         try:
             if self.fetcher is None:
                 if self._client is None:
@@ -178,6 +179,22 @@ class Poller:
             raise
         return self
 
+    def _adopt_early_pool(self) -> bool:
+        """Take over the pool given as ``early_pool`` if it was started for this poller (same
+        workers, rules and page extraction); stop it otherwise."""
+        early, self._early = self._early, None
+        if early is None:
+            return False
+        if (early.workers, early.rules_blob, early.pages) != (
+            self._workers,
+            self._rules_blob,
+            self._needs_pages,
+        ):
+            early.discard()
+            return False
+        self._pool_start = asyncio.wrap_future(early.started)
+        return True
+
     def _start_pool(self) -> asyncio.Future[ProcessPoolExecutor]:
         """The pool's start-up, in a thread (once): the event loop keeps going meanwhile."""
         if self._pool_start is None:  # submitted at once (to_thread would wait for the loop)
@@ -187,6 +204,9 @@ class Poller:
         return self._pool_start
 
     async def __aexit__(self, *exc: object) -> None:
+        if self._early is not None:  # given but never entered: not ours to keep
+            self._early.discard()
+            self._early = None
         try:
             start, self._pool_start = self._pool_start, None
             if self._executor is None and start is not None:  # a pool still starting

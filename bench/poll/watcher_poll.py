@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import os
+import pickle
 import resource
 import time
 from datetime import UTC, datetime
@@ -52,14 +53,16 @@ def main() -> None:
         env={},
     )
     ruleset = load_rules_lazily(cfg.rules)  # as `watcher poll` does
-    # the pool's forkserver starts as in `watcher poll`: before a new database is created, or
-    # once the database says some source has no validators yet
+    # the worker pool starts as in `watcher poll`: before a new database is created, or once
+    # the database says some source has no validators yet; the poller adopts it
+    early = None
+    workers = pool.default_workers(args.fulltext) if args.workers is None else args.workers
     new_database = not args.db.exists()
-    if args.workers != 0 and new_database:
-        pool.prestart(args.fulltext)
+    if workers and new_database:
+        early = pool.start_early(workers, pickle.dumps(ruleset), args.fulltext)
     store = open_store(args.db)
-    if args.workers != 0 and not new_database and pool.wanted_at_start(store, cfg.sources):
-        pool.prestart(args.fulltext)
+    if workers and not new_database and pool.wanted_at_start(store, cfg.sources):
+        early = pool.start_early(workers, pickle.dumps(ruleset), args.fulltext)
 
     from watcher.pipeline import Poller  # (after the pool's prestart, as in `watcher poll`)
 
@@ -84,7 +87,7 @@ def main() -> None:
     async def run() -> tuple[object, float]:
         # As `watcher poll` does: the poller makes its client (after starting its pool)
         async with Poller(
-            cfg, store, ruleset, workers=args.workers, backend=args.transport
+            cfg, store, ruleset, workers=workers, backend=args.transport, early_pool=early
         ) as poller:
             t0 = time.perf_counter()
             report = await poller.poll(datetime.now(UTC))

@@ -148,23 +148,25 @@ def test_a_worker_ignores_ctrl_c_and_keeps_working() -> None:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def test_watcher_poll_starts_the_forkserver_early_only_when_a_body_is_coming(
+def test_watcher_poll_starts_the_pool_early_only_when_a_body_is_coming(
     http_server: LocalHTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`watcher poll` starts the forkserver before importing the poller when a source has no
-    validators yet (its start-up overlaps those imports); not when all will answer 304."""
+    """`watcher poll` starts the pool before opening the database and importing the poller
+    when the poll will need it (the poller adopts it: one pool); not when all will answer
+    304."""
     from click.testing import CliRunner
 
     from watcher.cli import main
 
-    calls: list[bool] = []
-    real = worker_pool.prestart
+    started = _spy_pools(monkeypatch)
+    early: list[Any] = []
+    real = worker_pool.start_early
 
-    def spy(pages: bool) -> None:
-        calls.append(pages)
-        real(pages)
+    def spy(*args: Any) -> Any:
+        early.append(real(*args))
+        return early[-1]
 
-    monkeypatch.setattr(worker_pool, "prestart", spy)
+    monkeypatch.setattr(worker_pool, "start_early", spy)
     source = _story_feed(http_server)
     cfg = tmp_path / "w.toml"
     cfg.write_text(
@@ -173,7 +175,31 @@ def test_watcher_poll_starts_the_forkserver_early_only_when_a_body_is_coming(
     )
     first = CliRunner().invoke(main, ["--config", str(cfg), "poll"])
     assert first.exit_code == 0, first.output
-    assert "1 new" in first.output and calls == [False]  # feed-only: no trafilatura preload
+    assert "1 new" in first.output
+    assert len(early) == 1 and not early[0].pages  # feed-only: no trafilatura preload
+    assert len(started) == 1  # adopted by the poller, not a second pool
+    assert early[0].started.result() is started[0] and _alive(started[0]) == []
     again = CliRunner().invoke(main, ["--config", str(cfg), "poll"])
     assert again.exit_code == 0 and "not_modified" in again.output
-    assert calls == [False]  # everything had validators: no forkserver up front
+    assert len(early) == 1 and len(started) == 1  # all had validators: no pool at all
+
+
+async def test_an_early_pool_for_other_rules_is_stopped_not_adopted(
+    http_server: LocalHTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: Any
+) -> None:
+    import pickle
+
+    started = _spy_pools(monkeypatch)
+    cfg = make_config(tmp_path, [_story_feed(http_server)])
+    rules = KeywordRules({"x": "story"})
+    other = worker_pool.start_early(1, pickle.dumps(KeywordRules({"y": "else"})), False)
+    async with Poller(cfg, store, rules, workers=1, early_pool=other) as poller:
+        report = await poller.poll(NOW)
+    assert report.sources[0].new_articles == 1 and report.sources[0].matched_articles == 1
+    assert len(started) == 2  # its own pool, and the discarded one
+    discarded = other.started.result(timeout=30)
+    for _ in range(200):
+        if not _alive(discarded):
+            break
+        await asyncio.sleep(0.05)
+    assert _alive(discarded) == [] and all(_alive(p) == [] for p in started)

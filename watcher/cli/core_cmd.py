@@ -7,12 +7,17 @@ import re
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from watcher import heap
 from watcher.cli.common import AppContext, handle_errors, pass_app, utcnow
 from watcher.config import parse_duration
+
+if TYPE_CHECKING:
+    from watcher.config import Config
+    from watcher.pool import EarlyPool
 
 DIGEST_FORMATS = ["text", "markdown", "html", "json"]
 
@@ -51,21 +56,37 @@ def poll(app: AppContext, source_names: tuple[str, ...]) -> None:
         raise click.BadParameter(f"no source named {', '.join(unknown)}", param_hint="--source")
     sources = [s for s in config.sources if not source_names or s.name in source_names]
     ruleset = app.ruleset()
-    # The worker pool's forkserver starts now when the poll will need it, so that its start-up
-    # overlaps the database's and the poller's: a new database (every source will answer with
-    # a body to parse) or a source with no ETag/Last-Modified stored yet.
+    # The worker pool starts now when the poll will need it, so that its start-up overlaps the
+    # database's and the poller's: for a new database (every source will answer with a body
+    # to parse) or when a source has no ETag/Last-Modified stored yet.
     from watcher import pool
 
-    pages = any(s.fetches_pages for s in config.sources)
+    early = None
     new_database = bool(sources) and not config.storage.path.expanduser().exists()
     if new_database:
-        pool.prestart(pages)
+        early = _start_pool_early(config, ruleset)
     store = app.store()
     if not new_database and pool.wanted_at_start(store, sources):
-        pool.prestart(pages)
+        early = _start_pool_early(config, ruleset)
     heap.settle()  # what start-up built lives until exit: out of the collector's way
-    result = asyncio.run(run_cycle(config, store, ruleset, sources, utcnow(), clock=utcnow))
+    result = asyncio.run(
+        run_cycle(config, store, ruleset, sources, utcnow(), clock=utcnow, early_pool=early)
+    )
     click.echo(result.summary())
+
+
+def _start_pool_early(config: Config, ruleset: object) -> EarlyPool | None:
+    """The poller's pool, started before the poller (which adopts it: same size and rules)."""
+    import pickle
+
+    from watcher import pool
+
+    try:
+        blob = pickle.dumps(ruleset)
+    except Exception:  # e.g. rules defined in a local scope: the poller matches them itself
+        return None
+    pages = any(s.fetches_pages for s in config.sources)
+    return pool.start_early(pool.default_workers(pages), blob, pages)
 
 
 @click.command()
