@@ -369,17 +369,20 @@ class H1Transport(httpx.AsyncBaseTransport):
                 conn.close()
             if len(self._open) + self._connecting < self.max_connections:
                 break
-            oldest = next((q[0] for q in self._idle.values() if q), None)
-            if oldest is not None:  # room for a new connection: close another host's idle one
-                oldest.close()
+            spare = next((q[0] for q in self._idle.values() if q), None)
+            if spare is not None:  # room for a new connection: close another host's idle one
+                spare.close()
                 continue
             await self._wait_slot(deadline, pool_timeout)
         self._connecting += 1
         try:
-            return await self._connect(key, timeouts.get("connect"))
-        finally:
+            conn = await self._connect(key, timeouts.get("connect"))
+        except BaseException:
             self._connecting -= 1
-            self._wake_one()
+            self._wake_one()  # the slot it held is free again
+            raise
+        self._connecting -= 1  # (now counted in _open instead)
+        return conn
 
     async def _wait_slot(self, deadline: float | None, timeout: float | None) -> None:
         """Wait until a connection is given back or closed (up to ``deadline``)."""

@@ -14,11 +14,15 @@ if [ ! -x "$peers/bin/r2e" ] || [ ! -x "$peers/bin/feed2exec" ]; then
   "$peers/bin/pip" install -q --disable-pip-version-check rss2email==3.14 feed2exec==0.23.0
 fi
 # This project as a user installs it: runtime dependencies only (the test extras pull in
-# rich/pygments, which httpx then imports at start-up), editable so the bench runs this tree.
+# rich/pygments, which httpx then imports at start-up), editable so the bench runs this tree;
+# plus the optional httpx-aiohttp transport, measured beside the default one.
 app="$here/../.app-venv"
 if [ ! -x "$app/bin/python" ]; then
   python3 -m venv "$app"
-  "$app/bin/pip" install -q --disable-pip-version-check -e "$here/../.."
+fi
+if ! "$app/bin/python" -c "import httpx_aiohttp" 2>/dev/null || \
+   ! "$app/bin/python" -c "import watcher" 2>/dev/null; then
+  "$app/bin/pip" install -q --disable-pip-version-check -e "$here/../..[aiohttp]"
 fi
 echo "newsboat: $(newsboat --version | head -1)"
 echo "rss2email: $("$peers/bin/r2e" --version 2>&1 | head -1)"

@@ -323,3 +323,61 @@ async def test_cookies_live_only_along_one_fetch_s_redirects(
         None,
         "consent=yes",
     ]
+
+
+async def test_retry_after_blocks_the_host_that_answered_after_a_redirect(
+    http_server: LocalHTTPServer, fetcher: Fetcher
+) -> None:
+    """127.0.0.1 redirects to localhost (another host), which answers 429: localhost is the
+    one blocked, and a later redirect there is refused without asking it (review 12)."""
+    elsewhere = http_server.url("/limited").replace("127.0.0.1", "localhost")
+    http_server.routes["/hop"] = Route(b"", status=302, headers={"Location": elsewhere})
+    http_server.routes["/limited"] = Route(b"wait", status=429, headers={"Retry-After": "120"})
+    with pytest.raises(FetchError, match="429"):
+        await fetcher.fetch(http_server.url("/hop"))
+    assert fetcher.blocked_for(elsewhere) > 0
+    assert fetcher.blocked_for(http_server.url("/hop")) == 0
+    with pytest.raises(FetchError, match="redirect target asked us to wait") as info:
+        await fetcher.fetch(http_server.url("/hop"))
+    assert info.value.retry_after is not None and len(http_server.hits("/limited")) == 1
+
+
+async def test_a_redirect_without_location_is_an_error(
+    http_server: LocalHTTPServer, fetcher: Fetcher
+) -> None:
+    http_server.routes["/lost"] = Route(b"nowhere to go", status=302)
+    with pytest.raises(FetchError, match="302 without a Location") as info:
+        await fetcher.fetch(http_server.url("/lost"))
+    assert info.value.status == 302
+
+
+async def test_an_invalid_host_is_permanent_even_with_robots_checks(fetcher: Fetcher) -> None:
+    with pytest.raises(FetchError, match="invalid URL") as info:
+        await fetcher.fetch("http://256.1.1.1/page", check_robots=True)
+    assert info.value.permanent
+
+
+async def test_no_transport_keeps_cookies_for_a_named_host(
+    http_server: LocalHTTPServer, fetcher: Fetcher
+) -> None:
+    """The same on a host name (aiohttp's own jar ignores IP hosts, and kept the rest)."""
+    http_server.routes["/set"] = Route(b"set", headers={"Set-Cookie": "tracker=abc; Path=/"})
+    http_server.routes["/next"] = Route(b"next")
+    await fetcher.fetch(http_server.url("/set").replace("127.0.0.1", "localhost"))
+    await fetcher.fetch(http_server.url("/next").replace("127.0.0.1", "localhost"))
+    assert http_server.hits("/next")[0].headers.get("cookie") is None
+
+
+async def test_a_proxy_in_the_environment_is_used(
+    http_server: LocalHTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """h1 speaks no proxy: with HTTP_PROXY set, `auto` runs on httpx's own transport, which
+    sends the request to the proxy (review 12: httpx-aiohttp went to the origin)."""
+    monkeypatch.setenv("HTTP_PROXY", http_server.base)
+    monkeypatch.setenv("NO_PROXY", "")
+    monkeypatch.delenv("no_proxy", raising=False)
+    http_server.routes["http://origin.invalid/feed"] = Route(b"via the proxy")
+    cfg = FetchConfig(max_bytes=1024 * 1024, timeout=2.0, connect_timeout=1.0)
+    async with make_client(cfg) as client:
+        doc = await Fetcher(client, cfg).fetch("http://origin.invalid/feed")
+    assert doc.body == b"via the proxy"

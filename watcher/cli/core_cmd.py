@@ -83,10 +83,10 @@ def _start_pool_early(config: Config, ruleset: object) -> EarlyPool | None:
 
     try:
         blob = pickle.dumps(ruleset)
-    except Exception:  # e.g. rules defined in a local scope: the poller matches them itself
+        pages = any(s.fetches_pages for s in config.sources)
+        return pool.start_early(pool.default_workers(pages), blob, pages)
+    except Exception:  # (unpicklable rules, no thread): the poller starts its pool itself
         return None
-    pages = any(s.fetches_pages for s in config.sources)
-    return pool.start_early(pool.default_workers(pages), blob, pages)
 
 
 @click.command()
