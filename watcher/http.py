@@ -309,14 +309,19 @@ class Fetcher:
 
     async def allowed(self, url: str) -> bool:
         """robots.txt verdict for ``url`` (cached per host)."""
+        return await self.robots_refusal(url) is None
+
+    async def robots_refusal(self, url: str) -> str | None:
+        """Why robots.txt keeps us from ``url`` (see :meth:`RobotsCache.refusal`), or
+        ``None``."""
         if not self.cfg.respect_robots:
-            return True
+            return None
         from watcher.robots import RobotsCache
 
         if self._robots is None:
             self._robots = RobotsCache(self)
         assert isinstance(self._robots, RobotsCache)
-        return await self._robots.allowed(url)
+        return await self._robots.refusal(url)
 
     async def fetch(
         self,
@@ -340,8 +345,8 @@ class Fetcher:
         wait = self._blocked_for(host)
         if wait > 0:
             raise FetchError(url, "host asked us to wait (Retry-After)", retry_after=wait)
-        if check_robots and not await self.allowed(url):
-            raise FetchError(url, "disallowed by robots.txt")
+        if check_robots and (refused := await self.robots_refusal(url)) is not None:
+            raise FetchError(url, refused)
         headers: dict[str, str] = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -364,6 +369,8 @@ class Fetcher:
                 raise FetchError(url, f"timed out after {self.cfg.timeout:g}s") from exc
             except httpx.TooManyRedirects as exc:
                 raise FetchError(url, "too many redirects") from exc
+            except httpx.ConnectError as exc:  # refused, unknown host, TLS handshake
+                raise FetchError(url, f"cannot connect: {exc or type(exc).__name__}") from exc
             except httpx.InvalidURL as exc:  # e.g. a host 256.1.1.1 (not an HTTPError)
                 raise FetchError(url, f"invalid URL: {exc}", permanent=True) from exc
             except httpx.HTTPError as exc:

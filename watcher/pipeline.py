@@ -23,7 +23,7 @@ from storage.interface import ArticleBatchItem, Store
 from storage.models import FetchLogEntry, NewArticle, SourceDef, SourceUpdate
 from storage.urls import canonical_url, content_hash
 from watcher import pool as worker_pool
-from watcher import revisions
+from watcher import revisions, robots
 from watcher.config import Config, SourceConfig
 from watcher.errors import ExtractionError, FetchError, ParseError
 from watcher.extract import ExtractedArticle
@@ -96,6 +96,7 @@ class _Held:
 _HELD = _Held()
 # FetchError reasons (without an HTTP status) that another attempt will not change
 _PERMANENT_REASONS = (
+    "disallowed by robots",
     "too many redirects",
     "body larger",
     "decompressed body larger",
@@ -636,24 +637,9 @@ class Poller:
             return False
         if exc.status is not None:
             return exc.status in (408, 425, 429) or exc.status >= 500
-        if exc.reason.startswith("disallowed by robots"):
-            return self._robots_unreachable(exc.url)
+        if exc.reason.startswith(robots.UNREACHABLE):  # asked again after a while
+            return True
         return not exc.reason.startswith(_PERMANENT_REASONS)
-
-    def _robots_unreachable(self, url: str) -> bool:
-        """Whether ``url``'s host is refused only because its robots.txt could not be fetched
-        (RobotsCache then disallows everything for a short while). Reads the cache's state:
-        ``watcher.robots`` has no public API for this yet."""
-        from urllib.parse import urlsplit
-
-        try:
-            from watcher.robots import _DisallowAll
-        except ImportError:  # renamed: treat the refusal as a real one
-            return False
-        parts = urlsplit(url)
-        rules = getattr(getattr(self.fetcher, "_robots", None), "_rules", None)
-        entry = rules.get(f"{parts.scheme}://{parts.netloc}") if isinstance(rules, dict) else None
-        return entry is not None and isinstance(entry[1], _DisallowAll)
 
     async def _hold_temporary(
         self,

@@ -13,11 +13,12 @@ from watcher.errors import FetchError
 if TYPE_CHECKING:
     from watcher.http import Fetcher
 
-__all__ = ["RobotsCache", "parse_robots"]
+__all__ = ["UNREACHABLE", "RobotsCache", "parse_robots"]
 
 TTL = 24 * 3600.0
 ERROR_TTL = 600.0
 MAX_ROBOTS = 512 * 1024
+UNREACHABLE = "robots.txt unreachable"  # how a refusal for an unfetchable robots.txt begins
 
 
 def parse_robots(body: bytes) -> RobotFileParser:
@@ -32,6 +33,11 @@ class _AllowAll:
 
 
 class _DisallowAll:
+    """robots.txt could not be fetched (5xx, 429, no answer): nothing is allowed for now."""
+
+    def __init__(self, reason: str = "") -> None:
+        self.reason = reason
+
     def can_fetch(self, useragent: str, url: str) -> bool:
         return False
 
@@ -48,6 +54,11 @@ class RobotsCache:
         return self.fetcher.cfg.user_agent.split("/", 1)[0]
 
     async def allowed(self, url: str) -> bool:
+        return await self.refusal(url) is None
+
+    async def refusal(self, url: str) -> str | None:
+        """Why ``url`` may not be fetched, or ``None`` when it may: ``"disallowed by
+        robots.txt"``, or (a temporary refusal) :data:`UNREACHABLE` and why."""
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         lock = self._locks.setdefault(origin, asyncio.Lock())
@@ -57,7 +68,12 @@ class RobotsCache:
             if entry is None or entry[0] < now:
                 entry = await self._load(origin, now)
                 self._rules[origin] = entry
-        return entry[1].can_fetch(self._agent(), url)
+        rules = entry[1]
+        if rules.can_fetch(self._agent(), url):
+            return None
+        if isinstance(rules, _DisallowAll):
+            return f"{UNREACHABLE} ({rules.reason}); asked again after {ERROR_TTL / 60:.0f} min"
+        return "disallowed by robots.txt"
 
     async def _load(
         self, origin: str, now: float
@@ -69,5 +85,5 @@ class RobotsCache:
                 return now + TTL, _AllowAll()
             if exc.status is None and "larger than" in exc.reason:
                 return now + TTL, _AllowAll()
-            return now + ERROR_TTL, _DisallowAll()
+            return now + ERROR_TTL, _DisallowAll(exc.reason)
         return now + TTL, parse_robots(doc.body)

@@ -4,6 +4,7 @@ per-host limits, robots.txt."""
 from __future__ import annotations
 
 import gzip
+import socket
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -381,3 +382,22 @@ async def test_a_proxy_in_the_environment_is_used(
     async with make_client(cfg) as client:
         doc = await Fetcher(client, cfg).fetch("http://origin.invalid/feed")
     assert doc.body == b"via the proxy"
+
+
+async def test_an_unreachable_robots_txt_says_so_instead_of_disallowed(
+    http_server: LocalHTTPServer, fetcher: Fetcher
+) -> None:
+    """A robots.txt that cannot be fetched refuses the host for a while (RFC 9309); the error
+    says why, so that `watcher sources` does not show a dead host as 'disallowed'."""
+    http_server.routes["/robots.txt"] = Route(b"down", status=503, content_type="text/plain")
+    http_server.routes["/page"] = Route(b"page")
+    with pytest.raises(FetchError) as info:
+        await fetcher.fetch(http_server.url("/page"), check_robots=True)
+    assert info.value.reason.startswith("robots.txt unreachable (HTTP 503)")
+    assert not info.value.permanent and http_server.hits("/page") == []
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nothing listens there
+    with pytest.raises(FetchError, match=r"robots\.txt unreachable \(cannot connect: "):
+        await fetcher.fetch(f"http://127.0.0.1:{port}/page", check_robots=True)
