@@ -307,13 +307,9 @@ class Fetcher:
         until = self.clock() + seconds
         self._blocked[host] = max(until, self._blocked.get(host, 0.0))
 
-    async def allowed(self, url: str) -> bool:
-        """robots.txt verdict for ``url`` (cached per host)."""
-        return await self.robots_refusal(url) is None
-
     async def robots_refusal(self, url: str) -> str | None:
-        """Why robots.txt keeps us from ``url`` (see :meth:`RobotsCache.refusal`), or
-        ``None``."""
+        """Why robots.txt keeps us from ``url`` (cached per host; see
+        :meth:`watcher.robots.RobotsCache.refusal`), or ``None`` when it does not."""
         if not self.cfg.respect_robots:
             return None
         from watcher.robots import RobotsCache

@@ -53,9 +53,6 @@ class RobotsCache:
     def _agent(self) -> str:
         return self.fetcher.cfg.user_agent.split("/", 1)[0]
 
-    async def allowed(self, url: str) -> bool:
-        return await self.refusal(url) is None
-
     async def refusal(self, url: str) -> str | None:
         """Why ``url`` may not be fetched, or ``None`` when it may: ``"disallowed by
         robots.txt"``, or (a temporary refusal) :data:`UNREACHABLE` and why."""
