@@ -333,9 +333,13 @@ class Fetcher:
         Raises :class:`FetchError` for network errors, timeouts, caps, robots.txt refusals and
         non-2xx/304 answers (``permanent=True`` for 410 Gone; ``retry_after`` on 429/503).
         """
-        try:  # (urlsplit refuses an unclosed IPv6 bracket, httpx a host 256.1.1.1)
+        # urlsplit refuses an unclosed IPv6 bracket, httpx a host such as 256.1.1.1. httpx
+        # parses the URL again when it builds the request (an InvalidURL caught below), so
+        # it is parsed here only when robots.txt is asked first.
+        try:
             host = host_of(url)
-            httpx.URL(url)
+            if check_robots:
+                httpx.URL(url)
         except (ValueError, httpx.InvalidURL) as exc:
             raise FetchError(url, f"invalid URL: {exc}", permanent=True) from exc
         wait = self._blocked_for(host)
