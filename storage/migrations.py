@@ -333,6 +333,35 @@ def schema_version(conn: sqlite3.Connection) -> int:
     return int(row[0])
 
 
+def create_current(conn: sqlite3.Connection) -> bool:
+    """Give a new (empty, version 0) database the current schema in one ``BEGIN IMMEDIATE``
+    transaction from :data:`storage.schema.SCHEMA_STATEMENTS`, without sqlite-utils. False,
+    changing nothing, when the database is not new (another process may have just created it):
+    :func:`migrate` then does what is due. Raises :class:`MigrationError` if a statement fails
+    (a version-0 file that holds tables of its own)."""
+    from storage.schema import SCHEMA_STATEMENTS, SCHEMA_VERSION_OF_SCRIPT
+
+    if SCHEMA_VERSION_OF_SCRIPT != SCHEMA_VERSION:  # a migration added without the script
+        return False
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if schema_version(conn) != 0:
+            conn.execute("COMMIT")
+            return False
+        for statement in SCHEMA_STATEMENTS:
+            try:
+                conn.execute(statement)
+            except sqlite3.Error as exc:
+                raise MigrationError(f"creating the schema failed: {exc}") from exc
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return True
+
+
 def migrate(db: Database, migrations: list[Migration] | None = None) -> int:
     """Apply pending migrations, each in its own ``BEGIN IMMEDIATE`` transaction, and return
     the resulting schema version. Safe when several processes open a new database at once.

@@ -96,7 +96,10 @@ def open_store(path: pathlib.Path | str, *, busy_timeout_s: float = BUSY_TIMEOUT
         conn.execute("ROLLBACK")
         from storage import migrations  # imports sqlite-utils only when a migration is due
 
-        if migrations.schema_version(conn) != migrations.SCHEMA_VERSION:
+        version = migrations.schema_version(conn)
+        # a new database: the schema script, in one transaction; an older one: its migrations
+        created = version == 0 and migrations.create_current(conn)
+        if not created and version != migrations.SCHEMA_VERSION:
             from sqlite_utils import Database
 
             migrations.migrate(Database(conn, execute_plugins=False))
