@@ -76,6 +76,17 @@ class SourcesStore(StoreBase):
         return [_rows.to_source(r) for r in self._rows("SELECT * FROM sources ORDER BY name")]
 
     @_guarded
+    def conditional_sources(self) -> dict[str, bool]:
+        """Every stored source's name: whether its next poll needs no body to parse as far as
+        the store knows (it has an ETag or a Last-Modified, or it is retired). One light query,
+        for deciding at start-up whether a poll will parse anything."""
+        rows = self._conn.execute(
+            "SELECT name, retired OR coalesce(etag, '') != '' OR coalesce(last_modified, '') != ''"
+            " FROM sources"
+        )
+        return {name: bool(ready) for name, ready in rows}
+
+    @_guarded
     def update_source(self, name: str, update: SourceUpdate) -> None:
         """Apply the non-``None`` fields of ``update``; :class:`NotFoundError` if unknown."""
         changes: dict[str, Any] = {}

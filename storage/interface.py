@@ -58,6 +58,9 @@ class Store(Protocol):
 
     def list_sources(self) -> list[SourceState]: ...
 
+    def conditional_sources(self) -> dict[str, bool]:
+        """Every stored source's name: whether it is retired or has an ETag/Last-Modified."""
+
     def update_source(self, name: str, update: SourceUpdate) -> None:
         """Apply the non-``None`` fields of ``update``."""
 

@@ -144,8 +144,8 @@ class Poller:
         self._early = early_pool  # a pool `watcher poll` started before the poller existed
         self._executor: Executor | None = None
         self._pool_start: asyncio.Future[ProcessPoolExecutor] | None = None
-        self._rules_blob: bytes | None = None
-        self._remote_rules = False
+        self._rules_blob: bytes | None = None  # the ruleset as shipped to the workers
+        self._blob_made = False
         self.fetcher = fetcher
         self._hints: dict[str, PollHints] = {}
         self._next: dict[str, datetime] = {}
@@ -155,11 +155,6 @@ class Poller:
 
     async def __aenter__(self) -> Poller:
         if self._workers > 0:
-            try:  # ship the ruleset to the workers once, so matching runs there too
-                self._rules_blob = pickle.dumps(self.ruleset)
-            except Exception:  # e.g. a ruleset defined in a local scope
-                self._rules_blob = None
-            self._remote_rules = self._rules_blob is not None
             # The pool takes ~0.2 s to start (a fresh interpreter, imports, the rules compiled).
             # A source with no ETag/Last-Modified yet will answer with a body to parse, so it
             # starts now, in the background, while the HTTP client is set up and the first
@@ -188,7 +183,7 @@ class Poller:
             return False
         if (early.workers, early.rules_blob, early.pages) != (
             self._workers,
-            self._rules_blob,
+            self._shipped_rules(),
             self._needs_pages,
         ):
             early.discard()
@@ -196,11 +191,24 @@ class Poller:
         self._pool_start = asyncio.wrap_future(early.started)
         return True
 
+    def _shipped_rules(self) -> bytes | None:
+        """The ruleset pickled once for the workers, so matching runs there too; None when it
+        cannot be pickled (e.g. defined in a local scope): matching then stays here. Made when
+        a pool is first wanted (a poll where all answer 304 needs neither)."""
+        if not self._blob_made:
+            self._blob_made = True
+            try:
+                self._rules_blob = pickle.dumps(self.ruleset)
+            except Exception:
+                self._rules_blob = None
+        return self._rules_blob
+
     def _start_pool(self) -> asyncio.Future[ProcessPoolExecutor]:
         """The pool's start-up, in a thread (once): the event loop keeps going meanwhile."""
         if self._pool_start is None:  # submitted at once (to_thread would wait for the loop)
+            blob = self._shipped_rules()
             self._pool_start = asyncio.get_running_loop().run_in_executor(
-                None, worker_pool.start_pool, self._workers, self._rules_blob, self._needs_pages
+                None, worker_pool.start_pool, self._workers, blob, self._needs_pages
             )
         return self._pool_start
 
@@ -572,7 +580,7 @@ class Poller:
 
     async def match_documents(self, docs: list[Document]) -> list[Sequence[RuleMatch]]:
         """Match a batch of documents, in the pool when the ruleset could be shipped there."""
-        if self._workers > 0 and self._remote_rules:
+        if self._workers > 0 and self._shipped_rules() is not None:
             try:
                 return await self.run_job(match_job, docs)
             except ExtractionError as exc:

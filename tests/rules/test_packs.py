@@ -9,7 +9,7 @@ import pytest
 from rules import CORE_RULES, PACK_FILES, Document, packs
 from rules.evaluation import evaluate, naive_matcher, parse_cases, ruleset_matcher
 from watcher.config import RulesConfig
-from watcher.ruleload import RulesLoadError, load_ruleset
+from watcher.ruleload import RulesLoadError, load_rules_lazily, load_ruleset
 
 DEV_SET = Path(__file__).resolve().parent.parent / "data" / "rules_dev.jsonl"
 
@@ -51,6 +51,23 @@ def test_user_rule_overrides_pack_rule(tmp_path: Path) -> None:
     f.write_text("[[rule]]\nid = 'deepseek'\nterms = ['whale']\n", encoding="utf-8")
     rs = load_ruleset(RulesConfig(packs=("core",), files=(f,)))
     assert [m.rule for m in rs.match(Document(text="a whale"))] == ["deepseek"]
+
+
+def test_lazy_rules_check_the_user_now_and_read_the_packs_on_first_use(tmp_path: Path) -> None:
+    with pytest.raises(RulesLoadError, match="unknown pack"):  # the user's mistakes: at once
+        load_rules_lazily(RulesConfig(packs=("nope",)))
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[rule]]\nid = 'x'\nterms = ['a']\nseverity = 'loud'\n", encoding="utf-8")
+    with pytest.raises(RulesLoadError, match="severity"):
+        load_rules_lazily(RulesConfig(files=(bad,)))
+    mine = tmp_path / "mine.toml"
+    mine.write_text("[[rule]]\nid = 'deepseek'\nterms = ['whale']\n", encoding="utf-8")
+    lazy = load_rules_lazily(RulesConfig(files=(mine,)))
+    assert lazy._merged is None  # a poll where every source answers 304 stops here
+    eager = load_ruleset(RulesConfig(files=(mine,)))
+    assert lazy.rule_ids == eager.rule_ids  # the packs, read now, with the override
+    assert lazy.rules["deepseek"].origin == str(mine)
+    assert lazy._merged is not None and lazy._compiled is None
 
 
 def test_seed_article_matches_core_rules(default_rules, seed_article: str) -> None:  # type: ignore[no-untyped-def]

@@ -24,6 +24,20 @@ def test_sync_inserts_and_lists(store: SQLiteStore) -> None:
     assert store.counts().sources == 2
 
 
+def test_conditional_sources_follow_validators_and_retirement(store: SQLiteStore) -> None:
+    assert store.conditional_sources() == {"feed-a": False, "feed-b": False}
+    store.update_source("feed-a", SourceUpdate(etag='"v1"'))
+    store.update_source("feed-b", SourceUpdate(last_modified="Sat, 28 Nov 2026 10:00:00 GMT"))
+    assert store.conditional_sources() == {"feed-a": True, "feed-b": True}
+    store.update_source("feed-a", SourceUpdate(etag=""))  # cleared: the next poll has a body
+    assert store.conditional_sources() == {"feed-a": False, "feed-b": True}
+    store.sync_sources([SourceDef("feed-b", "https://b.example/rss", "feed")], at(1))
+    assert store.conditional_sources() == {"feed-a": True, "feed-b": True}  # a retired source
+    assert {s.name: s.retired or bool(s.etag or s.last_modified) for s in store.list_sources()} == (
+        store.conditional_sources()
+    )
+
+
 def test_sync_retires_removed_and_revives_readded(store: SQLiteStore) -> None:
     store.sync_sources([SourceDef("feed-a", "https://a.example/feed.xml", "feed")], at(1))
     b = store.get_source("feed-b")

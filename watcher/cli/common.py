@@ -58,7 +58,8 @@ class AppContext:
         from watcher.ruleload import load_rules_lazily
 
         ruleset = load_rules_lazily(self.config().rules)
-        check_rule_ids(self.config(), ruleset.rule_ids)
+        if any(a.rules for a in self.config().alerts):  # (rule_ids reads the packs)
+            check_rule_ids(self.config(), ruleset.rule_ids)
         return ruleset
 
     def store(self) -> Store:
