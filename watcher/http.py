@@ -5,6 +5,7 @@ Retry-After scoped to the host, and robots.txt for page/sitemap/article fetches.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import time
 import zlib
@@ -12,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -95,6 +96,36 @@ class _Client(httpx.AsyncClient):
     every site it ever reads. Cookies set along one fetch's redirects are still sent on its
     next hops (:meth:`Fetcher._get`). Skipping httpx's per-response cookie extraction also
     saves ~15% of a request's CPU (bench/poll, warm)."""
+
+    def __init__(self, *, transport: httpx.AsyncBaseTransport | None, **kwargs: Any) -> None:
+        super().__init__(transport=transport, **kwargs)
+        # Requests go straight to this transport (send_direct), unless it is httpx's own or a
+        # proxy in the environment makes httpx mount transports of its own for some URLs.
+        self._direct = transport if transport is not None and not _proxies_in_env() else None
+        self._request_headers = dict(self.headers)
+        self._request_extensions = {"timeout": self.timeout.as_dict()}
+
+    def get_request(self, url: str, headers: Mapping[str, str]) -> httpx.Request:
+        """A GET of ``url`` with the client's headers and timeouts (:meth:`build_request` with
+        nothing else to merge: no base URL, parameters or cookies)."""
+        return httpx.Request(
+            "GET",
+            url,
+            headers={**self._request_headers, **headers},
+            extensions=self._request_extensions,
+        )
+
+    async def send_direct(self, request: httpx.Request) -> httpx.Response:
+        """:meth:`send` (streamed, redirects not followed) without what this client does not
+        use (auth, cookies, event hooks, the per-request log line, the elapsed-time wrapper):
+        ~30% of a request's CPU with :mod:`watcher.h1` (bench/poll, warm)."""
+        if self._direct is None:
+            return await self.send(request, stream=True, follow_redirects=False)
+        if self.is_closed:
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
+        response = await self._direct.handle_async_request(request)
+        response.request = request
+        return response
 
     @property
     def cookies(self) -> httpx.Cookies:
@@ -213,6 +244,28 @@ def _connection_cause(exc: BaseException) -> str | None:
             return str(cur) or name
         cur = cur.__cause__ or cur.__context__
     return None
+
+
+def redirect_request(request: httpx.Request, response: httpx.Response) -> httpx.Request:
+    """The GET a redirect leads to, as httpx builds it for a GET (``Location`` relative to the
+    request, a missing host taken from it, the fragment kept; ``Host`` for the new URL;
+    no ``Cookie``: :meth:`Fetcher._get` sets the cookies of the fetch's own redirects)."""
+    try:
+        url = httpx.URL(response.headers["location"])
+    except httpx.InvalidURL as exc:
+        raise httpx.RemoteProtocolError(
+            f"Invalid URL in location header: {exc}.", request=request
+        ) from None
+    if url.scheme and not url.host:
+        url = url.copy_with(host=request.url.host)
+    if url.is_relative_url:
+        url = request.url.join(url)
+    if request.url.fragment and not url.fragment:
+        url = url.copy_with(fragment=request.url.fragment)
+    headers = httpx.Headers(request.headers)
+    headers.pop("host", None)  # set again from the new URL
+    headers.pop("cookie", None)
+    return httpx.Request("GET", url, headers=headers, extensions=request.extensions)
 
 
 def host_of(url: str) -> str:
@@ -390,18 +443,24 @@ class Fetcher:
     async def _get(self, url: str, headers: dict[str, str], cap: int) -> FetchedDoc:
         """Follows redirects itself: httpx reads a redirect's body whole (no cap), here at
         most ``_REDIRECT_BODY`` bytes of it are read (so the connection can be reused)."""
-        request = self.client.build_request("GET", url, headers=headers)
+        client = self.client
+        if isinstance(client, _Client):
+            request = client.get_request(url, headers)
+            send = client.send_direct
+        else:  # any other httpx client (tests): its own request building and sending
+            request = client.build_request("GET", url, headers=headers)
+            send = functools.partial(client.send, stream=True, follow_redirects=False)
         hops: list[int] = []
         jar: httpx.Cookies | None = None  # cookies set along this fetch's redirects only
         while True:
-            resp = await self.client.send(request, stream=True, follow_redirects=False)
+            resp = await send(request)
             try:
-                if resp.next_request is None:
+                if not resp.has_redirect_location:
                     return await self._read(url, resp, hops, cap)
-                if len(hops) >= self.client.max_redirects:
+                if len(hops) >= client.max_redirects:
                     raise httpx.TooManyRedirects("too many redirects", request=request)
                 hops.append(resp.status_code)
-                request = resp.next_request
+                request = redirect_request(request, resp)
                 wait = self._blocked_for(host_of(str(request.url)))
                 if wait > 0:  # the redirect's host asked us to wait, not only the first one
                     raise FetchError(

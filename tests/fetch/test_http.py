@@ -343,6 +343,42 @@ async def test_retry_after_blocks_the_host_that_answered_after_a_redirect(
     assert info.value.retry_after is not None and len(http_server.hits("/limited")) == 1
 
 
+async def test_redirect_hops_are_built_like_httpx_builds_them(
+    http_server: LocalHTTPServer, fetcher: Fetcher
+) -> None:
+    """A relative Location, then one to another host (localhost): each hop carries the Host of
+    its own URL and the conditional headers, and no cookie was set so none is sent."""
+    other = http_server.url("/b/final").replace("127.0.0.1", "localhost")
+    http_server.routes["/a/start"] = Route(
+        b"", status=302, headers={"Location": "../b/next?x=1"}, etag=False
+    )
+    http_server.routes["/b/next"] = Route(b"", status=307, headers={"Location": other}, etag=False)
+    http_server.routes["/b/final"] = Route(b"<rss/>")
+    doc = await fetcher.fetch(http_server.url("/a/start"), etag='"v1"')
+    assert (doc.url, doc.body, doc.permanent_redirect) == (other, b"<rss/>", None)
+    hops = [*http_server.hits("/a/start"), *http_server.hits("/b/next?x=1")]
+    hops += http_server.hits("/b/final")
+    assert len(hops) == 3
+    port = http_server.url("").rsplit(":", 1)[1]
+    assert [h.headers["host"] for h in hops] == [f"127.0.0.1:{port}"] * 2 + [f"localhost:{port}"]
+    assert [h.headers["if-none-match"] for h in hops] == ['"v1"'] * 3
+    assert all("cookie" not in h.headers for h in hops)
+    assert len({h.headers["user-agent"] for h in hops}) == 1
+
+
+async def test_a_redirect_to_a_bad_location_is_an_error(
+    http_server: LocalHTTPServer, fetcher: Fetcher
+) -> None:
+    http_server.routes["/bad"] = Route(b"", status=302, headers={"Location": "http://[::1"})
+    with pytest.raises(FetchError, match="Invalid URL in location header"):
+        await fetcher.fetch(http_server.url("/bad"))
+    http_server.routes["/ftp"] = Route(b"", status=301, headers={"Location": "ftp://x.test/f"})
+    with pytest.raises(FetchError) as info:
+        await fetcher.fetch(http_server.url("/ftp"))
+    assert "UnsupportedProtocol" in str(info.value)
+    assert len(http_server.hits("/ftp")) == 1
+
+
 async def test_a_redirect_without_location_is_an_error(
     http_server: LocalHTTPServer, fetcher: Fetcher
 ) -> None:
