@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,29 @@ async def test_feed_only_uses_feed_text_and_fetches_no_pages(
     assert http_server.hits("/2026/11/25/orbital-labs-data-centers") == []
     (art,) = store.articles_between(NOW - timedelta(days=1), NOW + timedelta(days=1))
     assert art.extraction == "feed" and art.text == "Short text."
+
+
+async def test_a_poll_returns_with_its_writes_committed(
+    http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
+) -> None:
+    """The sources' writes share commits (watcher.writegroup's window), but what a poll stored
+    is committed when it returns: another process sees it, and nothing is left open while
+    the poller idles."""
+    link = http_server.url("/2026/11/25/orbital-labs-data-centers")
+    http_server.routes["/feed"] = Route(
+        rss([("A data center story", link, "Text.")]), content_type=RSS
+    )
+    cfg = make_config(tmp_path, [{"name": "f", "url": http_server.url("/feed"), "fulltext": False}])
+    async with Poller(cfg, store, rules, workers=0) as poller:
+        report = await poller.poll(NOW)
+        assert report.new_articles == 1
+        other = sqlite3.connect(store.path)
+        try:
+            assert other.execute("SELECT count(*) FROM articles").fetchone() == (1,)
+            assert other.execute("SELECT etag IS NOT NULL FROM sources").fetchone() == (1,)
+        finally:
+            other.close()
+        assert store.commit_deferred() is False
 
 
 async def test_same_article_from_two_sources_is_stored_once(

@@ -159,3 +159,88 @@ def test_an_atomic_block_keeps_its_calls_all_or_nothing_inside_any_block(
             store.record_articles([(good, [], {}, ()), (bad, [], {}, ())], at(0))
         store.record_articles([(article("https://n.example/3"), [], {}, ())], at(0))
     assert _urls(store) == ["https://n.example/3"]
+
+
+def _seen_elsewhere(store: SQLiteStore) -> list[str]:
+    """The article URLs another connection sees (committed ones only)."""
+    other = sqlite3.connect(store.path)
+    try:
+        return [r[0] for r in other.execute("SELECT url FROM articles ORDER BY id")]
+    finally:
+        other.close()
+
+
+def _store(store: SQLiteStore, n: int) -> None:
+    store.record_articles([(article(f"https://d.example/{n}"), [], {}, ())], at(n))
+
+
+def test_deferred_blocks_share_one_commit(store: SQLiteStore) -> None:
+    for n in range(3):
+        with store.transaction(atomic_calls=False, defer_commit=True):
+            _store(store, n)
+    assert len(_urls(store)) == 3  # this connection sees them at once
+    assert _seen_elsewhere(store) == []  # others once committed
+    assert store.commit_deferred() is True
+    assert len(_seen_elsewhere(store)) == 3
+    assert store.commit_deferred() is False  # nothing left
+
+
+def test_a_failed_deferred_block_undoes_only_itself(store: SQLiteStore) -> None:
+    with store.transaction(atomic_calls=False, defer_commit=True):
+        _store(store, 0)
+    with pytest.raises(RuntimeError), store.transaction(atomic_calls=False, defer_commit=True):
+        _store(store, 1)
+        raise RuntimeError("a source's write failed")
+    with store.transaction(atomic_calls=False, defer_commit=True):
+        _store(store, 2)
+        with store.transaction():  # nested in a deferred block: a savepoint, as always
+            _store(store, 3)
+    store.commit_deferred()
+    assert _seen_elsewhere(store) == [f"https://d.example/{n}" for n in (0, 2, 3)]
+
+
+def test_any_other_write_commits_the_deferred_blocks_first(store: SQLiteStore) -> None:
+    with store.transaction(atomic_calls=False, defer_commit=True):
+        _store(store, 0)
+    store.record_poll(_entry(), SourceUpdate(etag='"v2"'))  # a write method of its own
+    assert _seen_elsewhere(store) == ["https://d.example/0"]
+    with open_store(store.path) as other:
+        state = other.get_source("feed-a")
+        assert state is not None and state.etag == '"v2"'
+    with store.transaction(atomic_calls=False, defer_commit=True):
+        _store(store, 1)
+    with pytest.raises(RuntimeError), store.transaction():  # a block of its own, that fails
+        _store(store, 2)
+        raise RuntimeError("boom")
+    assert _seen_elsewhere(store) == ["https://d.example/0", "https://d.example/1"]
+    assert store.commit_deferred() is False
+
+
+def test_closing_commits_the_deferred_blocks(store: SQLiteStore) -> None:
+    with store.transaction(atomic_calls=False, defer_commit=True):
+        _store(store, 0)
+    path = store.path
+    store.close()
+    with open_store(path) as again:
+        assert _urls(again) == ["https://d.example/0"]
+
+
+def test_an_error_that_rolls_back_everything_loses_the_deferred_blocks_too(
+    store: SQLiteStore,
+) -> None:
+    with store.transaction(atomic_calls=False, defer_commit=True):
+        _store(store, 0)
+    _nearly_full(store)
+    big = article("https://n.example/big", text="a long text " * 300_000)
+    with (
+        pytest.raises((TransactionAborted, StorageError)),
+        store.transaction(atomic_calls=False, defer_commit=True),
+    ):
+        store.record_articles([(big, [], {}, ())], at(1))  # disk full
+    assert store.commit_deferred() is False  # nothing is left open
+    assert _urls(store) == []
+    store.db.conn.execute("PRAGMA max_page_count = 1073741823")  # room again: usable
+    with store.transaction(atomic_calls=False, defer_commit=True):
+        _store(store, 2)
+    assert store.commit_deferred() is True
+    assert _seen_elsewhere(store) == ["https://d.example/2"]
