@@ -32,8 +32,8 @@ def main() -> None:
     ap.add_argument("--per-host", type=int, default=32)
     args = ap.parse_args()
 
-    from storage.sqlite import open_store
-    from watcher import heap, pool
+    # in the order of `watcher poll`: the config and the rules, the pool started, the rest
+    from watcher import pool
     from watcher.config import parse_config
     from watcher.ruleload import load_rules_lazily
 
@@ -60,6 +60,9 @@ def main() -> None:
     new_database = not args.db.exists()
     if workers and new_database:
         early = pool.start_early(workers, pickle.dumps(ruleset), args.fulltext)
+    from storage.sqlite import open_store
+    from watcher import heap
+
     store = open_store(args.db)
     if workers and not new_database and pool.wanted_at_start(store, cfg.sources):
         early = pool.start_early(workers, pickle.dumps(ruleset), args.fulltext)

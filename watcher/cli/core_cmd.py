@@ -48,8 +48,6 @@ def poll(app: AppContext, source_names: tuple[str, ...]) -> None:
 
     Exits 0 even when sources fail (they are reported); non-zero only when it cannot run.
     """
-    from watcher.cycle import run_cycle
-
     config = app.config()
     unknown = [n for n in source_names if n not in {s.name for s in config.sources}]
     if unknown:
@@ -57,14 +55,18 @@ def poll(app: AppContext, source_names: tuple[str, ...]) -> None:
     sources = [s for s in config.sources if not source_names or s.name in source_names]
     ruleset = app.ruleset()
     # The worker pool starts now when the poll will need it, so that its start-up overlaps the
-    # database's and the poller's: for a new database (every source will answer with a body
-    # to parse) or when a source has no ETag/Last-Modified stored yet.
+    # imports, the database's and the poller's: for a new database (every source will answer
+    # with a body to parse) or when a source has no ETag/Last-Modified stored yet. (Its
+    # worker is the longest path of a first poll: bench/poll, cold, starting it before the
+    # poller's imports instead of after gains ~0.06 s.)
     from watcher import pool
 
     early = None
     new_database = bool(sources) and not config.storage.path.expanduser().exists()
     if new_database:
         early = _start_pool_early(config, ruleset)
+    from watcher.cycle import run_cycle
+
     store = app.store()
     if not new_database and pool.wanted_at_start(store, sources):
         early = _start_pool_early(config, ruleset)
