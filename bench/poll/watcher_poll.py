@@ -6,19 +6,23 @@ to a background job), counts, peak RSS of this process and of the pool workers (
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import json
-import os
-import pickle
-import resource
 import time
-from datetime import UTC, datetime
-from pathlib import Path
+
+# Like the `watcher` console script, this module imports (almost) nothing at the top:
+# multiprocessing imports the main module again in every pool worker.
 
 
 def main() -> None:
     t_start = time.perf_counter()
+    import argparse
+    import asyncio
+    import json
+    import os
+    import pickle
+    import resource
+    from datetime import UTC, datetime
+    from pathlib import Path
+
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--db", type=Path, required=True)

@@ -82,12 +82,12 @@ def test_a_feed_only_pool_worker_imports_neither_the_poller_nor_its_http_stack(
     """Workers run watcher.jobs: parsing, matching, extraction. The poller, HTTP client and
     store stay in the main process (a worker starts faster and is smaller). The script is
     shaped like the ``watcher`` console script, which multiprocessing imports again in each
-    worker (so the CLI module and the config it needs are there too)."""
+    worker: ``watcher.cli`` imports nothing there (not click, the config or the store)."""
     script = tmp_path / "watcher-entry.py"
     script.write_text(
         "import pickle\n"
         "import sys\n"
-        "from watcher.cli import main\n"
+        "from watcher.cli import entry\n"
         "if __name__ == '__main__':\n"
         "    from watcher.config import RulesConfig\n"
         "    from watcher.pool import start_pool\n"
@@ -103,5 +103,6 @@ def test_a_feed_only_pool_worker_imports_neither_the_poller_nor_its_http_stack(
     ).stdout.split()
     assert "watcher.jobs" in out and "rules.engine" in out and "watcher.cli" in out
     service = ("watcher.pipeline", "watcher.http", "watcher.cycle", "storage.sqlite")
-    heavy = ("httpx", "aiohttp", "trafilatura", "sqlite_utils", "feedparser")
+    service += ("watcher.cli.", "watcher.config", "storage.models", "storage.interface")
+    heavy = ("httpx", "aiohttp", "trafilatura", "sqlite_utils", "feedparser", "click")
     assert [m for m in out if m.startswith((*service, *heavy))] == []
