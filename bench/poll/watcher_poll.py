@@ -63,7 +63,7 @@ def main() -> None:
     workers = pool.default_workers(args.fulltext) if args.workers is None else args.workers
     new_database = not args.db.exists()
     if workers and new_database:
-        early = pool.start_early(workers, pickle.dumps(ruleset), args.fulltext)
+        early = pool.start_early(workers, lambda: pickle.dumps(ruleset), args.fulltext)
     from storage.sqlite import open_store
     from watcher import heap
 

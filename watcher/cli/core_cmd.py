@@ -84,9 +84,8 @@ def _start_pool_early(config: Config, ruleset: object) -> EarlyPool | None:
     from watcher import pool
 
     try:
-        blob = pickle.dumps(ruleset)
         pages = any(s.fetches_pages for s in config.sources)
-        return pool.start_early(pool.default_workers(pages), blob, pages)
+        return pool.start_early(pool.default_workers(pages), lambda: pickle.dumps(ruleset), pages)
     except Exception:  # (unpicklable rules, no thread): the poller starts its pool itself
         return None
 
