@@ -26,12 +26,13 @@ With a ``commit_window`` (the poller's: :data:`COMMIT_WINDOW_S`), the groups of 
 share one commit: each group is a savepoint of a transaction the store leaves open
 (``transaction(defer_commit=True)``), committed ``commit_window`` seconds after its first
 group, by :meth:`WriteGroup.commit` (the poller calls it at the end of every poll and when it
-closes), or as soon as the store writes in any other way (an alert delivery, the search index:
-they never see the poll's writes uncommitted from another connection, and never delay them).
+closes), or as soon as the store writes in any other way (an alert delivery, the search index),
+so that such a write is still committed when its call returns.
 A group's callers go on before that commit; a crash in between loses at most that window of
-bookkeeping, and its sources are polled again. In a cold poll of bench/poll a commit costs as
-much as ~10 sources' inserts (every page an insert dirtied is written to the WAL again), so
-sharing one among the groups of 50 ms takes ~0.1 s of CPU off the main process."""
+bookkeeping, and its sources are polled again. In a cold poll of bench/poll a commit cost
+about as much as a source's 20 inserts (every page they dirtied, mostly random pages of the
+content-hash index, is written to the WAL again): sharing one among the groups of 50 ms takes
+~0.1 s of CPU off the main process."""
 
 from __future__ import annotations
 
