@@ -26,18 +26,29 @@ With a ``commit_window`` (the poller's: :data:`COMMIT_WINDOW_S`), the groups of 
 share one commit: each group is a savepoint of a transaction the store leaves open
 (``transaction(defer_commit=True)``), committed ``commit_window`` seconds after its first
 group, by :meth:`WriteGroup.commit` (the poller calls it at the end of every poll and when it
-closes), or as soon as the store writes in any other way (an alert delivery, the search index),
-so that such a write is still committed when its call returns.
-A group's callers go on before that commit; a crash in between loses at most that window of
-bookkeeping, and its sources are polled again. In a cold poll of bench/poll a commit cost
-about as much as a source's 20 inserts (every page they dirtied, mostly random pages of the
-content-hash index, is written to the WAL again): sharing one among the groups of 50 ms takes
-~0.1 s of CPU off the main process."""
+closes), or as soon as the store writes in any other way (an alert delivery, the search
+index), so that such a write is still committed when its call returns. A group's callers go
+on before that commit; a crash in between loses at most that window of bookkeeping, and its
+sources are polled again.
+
+A commit rewrites into the WAL every page its groups dirtied, most of them random pages of
+the content-hash index: in bench/poll's cold poll a commit cost about as much as a source's
+20 inserts. Windows take the main process's CPU from 0.89 to 0.86 s and the whole run from
+1.108 to 1.083 s (10 alternating runs; back to back, without the pause below, 0.96 -> 0.85 s
+of CPU).
+
+After each window's commit the groups of the next ``commit_window`` commit one by one, as
+without a window, so that the write lock is free between them and another process's writer
+(``watcher mute``, ``watcher search`` bringing the index up to date) gets in during a long
+poll. A writer every 20 ms during that cold poll waited p50 ~8 ms, at most ~45 ms with a
+commit per group; with windows back to back it waited for the whole poll; with the pause
+p50 6-57 ms, at most 180-240 ms (SQLite's busy handler retries at growing intervals)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -64,9 +75,16 @@ class _Pending(Generic[T]):
 class WriteGroup:
     """Runs writes queued in the same event-loop turn in one store transaction."""
 
-    def __init__(self, store: Store, commit_window: float = 0.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        commit_window: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store = store
         self.commit_window = commit_window
+        self.clock = clock  # seconds (monotonic), for the pause after a commit
+        self._resume_at = 0.0  # groups commit alone until then (see the module docstring)
         self._queue: list[_Pending[Any]] = []
         self._flush_on: asyncio.AbstractEventLoop | None = None  # a flush is scheduled there
         self._commit_at: asyncio.TimerHandle | None = None  # the window's commit
@@ -84,18 +102,20 @@ class WriteGroup:
         except Exception as exc:
             log.error("the poll's last writes could not be committed: %s", exc)
             return
-        self.commits += committed
+        if committed:
+            self.commits += 1
+            self._resume_at = self.clock() + self.commit_window
 
-    def _written(self) -> None:
-        """After a group: its commit, now or at the end of the window."""
-        if self.commit_window <= 0:
+    def _written(self, deferred: bool) -> None:
+        """After a group: its commit, done (``deferred`` False) or at the end of the window."""
+        if not deferred:
             self.commits += 1
         elif self._commit_at is None:
             self._commit_at = asyncio.get_running_loop().call_later(self.commit_window, self.commit)
 
-    @property
     def _defer(self) -> bool:
-        return self.commit_window > 0
+        """Whether the next group joins the window's transaction (or commits alone)."""
+        return self.commit_window > 0 and self.clock() >= self._resume_at
 
     async def run(self, write: Callable[[], T]) -> T:
         """Run ``write`` (synchronous, store calls only; safe to run twice, see the module
@@ -120,9 +140,10 @@ class WriteGroup:
         if not batch:
             return
         begun = False
+        deferred = self._defer()
         try:
             # the group fails as a whole
-            with self.store.transaction(atomic_calls=False, defer_commit=self._defer):
+            with self.store.transaction(atomic_calls=False, defer_commit=deferred):
                 begun = True
                 values = [p.write() for p in batch]
         except Exception as exc:
@@ -137,15 +158,16 @@ class WriteGroup:
                 _settle(p, None, exc)
             raise
         self.flushes += 1
-        self._written()
+        self._written(deferred)
         for p, value in zip(batch, values, strict=True):
             _settle(p, value, None)
 
     def _one_by_one(self, batch: list[_Pending[Any]]) -> None:
         for i, p in enumerate(batch):
             begun = False
+            deferred = self._defer()
             try:
-                with self.store.transaction(atomic_calls=False, defer_commit=self._defer):
+                with self.store.transaction(atomic_calls=False, defer_commit=deferred):
                     begun = True
                     value = p.write()
             except Exception as exc:
@@ -160,7 +182,7 @@ class WriteGroup:
                     _settle(rest, None, exc)
                 raise
             self.flushes += 1
-            self._written()
+            self._written(deferred)
             _settle(p, value, None)
 
 

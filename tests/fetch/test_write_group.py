@@ -260,7 +260,8 @@ def test_a_locked_database_fails_the_group_with_one_wait_not_one_per_write(
 
 
 def test_groups_of_one_window_share_one_commit(store: Any) -> None:
-    group = WriteGroup(store, commit_window=30.0)
+    now = [100.0]
+    group = WriteGroup(store, commit_window=30.0, clock=lambda: now[0])
 
     async def main() -> None:
         for n in range(3):  # three turns: three groups
@@ -269,12 +270,20 @@ def test_groups_of_one_window_share_one_commit(store: Any) -> None:
         assert len(_urls(store)) == 3 and _committed(store) == []  # not yet for others
         group.commit()
         assert group.commits == 1 and len(_committed(store)) == 3
+        # for a window's length after a commit, groups commit alone (the lock is free
+        # between them for other processes' writers)
+        await group.run(_store_one(store, 9))
+        assert group.commits == 2 and len(_committed(store)) == 4
+        now[0] += 29.0
+        await group.run(_store_one(store, 10))
+        assert group.commits == 3 and len(_committed(store)) == 5
+        now[0] += 2.0
         await group.run(_store_one(store, 3))  # a new window
         # a write of the store's own commits the window's first
         store.sync_sources([SourceDef("feed-a", "https://a.example/f", "feed")], NOW)
-        assert len(_committed(store)) == 4
+        assert len(_committed(store)) == 6
         group.commit()  # nothing left to commit: no timer left behind either
-        assert group.commits == 1
+        assert group.commits == 3
 
     asyncio.run(main())
 
