@@ -61,6 +61,8 @@ def make_transport(cfg: FetchConfig, backend: Backend = "auto") -> httpx.AsyncBa
             # httpx builds redirect requests with an unread (empty) stream, which
             # httpx-aiohttp would send as a chunked body on a GET: read it first.
             await request.aread()
+            if request.url.userinfo:  # httpx made them an Authorization header already;
+                request.url = request.url.copy_with(userinfo=b"")  # aiohttp refuses both
             return await super().handle_async_request(request)
 
     def session() -> aiohttp.ClientSession:
@@ -119,7 +121,7 @@ class _Client(httpx.AsyncClient):
         """:meth:`send` (streamed, redirects not followed) without what this client does not
         use (auth, cookies, event hooks, the per-request log line, the elapsed-time wrapper):
         ~30% of a request's CPU with :mod:`watcher.h1` (bench/poll, warm)."""
-        if self._direct is None:
+        if self._direct is None or request.url.userinfo:  # (httpx turns user:pass into auth)
             return await self.send(request, stream=True, follow_redirects=False)
         if self.is_closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
@@ -248,8 +250,9 @@ def _connection_cause(exc: BaseException) -> str | None:
 
 def redirect_request(request: httpx.Request, response: httpx.Response) -> httpx.Request:
     """The GET a redirect leads to, as httpx builds it for a GET (``Location`` relative to the
-    request, a missing host taken from it, the fragment kept; ``Host`` for the new URL;
-    no ``Cookie``: :meth:`Fetcher._get` sets the cookies of the fetch's own redirects)."""
+    request, a missing host taken from it, the fragment kept; ``Host`` for the new URL; no
+    ``Authorization`` once it leaves the origin, unless it only moves from http to https; no
+    ``Cookie``: :meth:`Fetcher._get` sets the cookies of the fetch's own redirects)."""
     try:
         url = httpx.URL(response.headers["location"])
     except httpx.InvalidURL as exc:
@@ -263,9 +266,18 @@ def redirect_request(request: httpx.Request, response: httpx.Response) -> httpx.
     if request.url.fragment and not url.fragment:
         url = url.copy_with(fragment=request.url.fragment)
     headers = httpx.Headers(request.headers)
+    src, dst = _origin(request.url), _origin(url)
+    https_upgrade = src == ("http", url.host, 80) and dst == ("https", url.host, 443)
+    if src != dst and not https_upgrade:  # credentials stay with their origin
+        headers.pop("authorization", None)
     headers.pop("host", None)  # set again from the new URL
     headers.pop("cookie", None)
     return httpx.Request("GET", url, headers=headers, extensions=request.extensions)
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    port = url.port if url.port is not None else {"http": 80, "https": 443}.get(url.scheme)
+    return url.scheme, url.host, port
 
 
 def host_of(url: str) -> str:

@@ -3,6 +3,7 @@ per-host limits, robots.txt."""
 
 from __future__ import annotations
 
+import base64
 import gzip
 import socket
 import threading
@@ -364,6 +365,39 @@ async def test_redirect_hops_are_built_like_httpx_builds_them(
     assert [h.headers["if-none-match"] for h in hops] == ['"v1"'] * 3
     assert all("cookie" not in h.headers for h in hops)
     assert len({h.headers["user-agent"] for h in hops}) == 1
+
+
+async def test_credentials_in_the_url_are_sent_and_stay_with_their_origin(
+    http_server: LocalHTTPServer, fetcher: Fetcher
+) -> None:
+    """``http://user:pass@host/feed`` logs in with Basic auth (review 13: the direct send to
+    the transport had dropped it); a redirect on the same origin keeps the header, one to
+    another host (localhost) does not get it."""
+    want = "Basic " + base64.b64encode(b"alice:s3cret").decode()
+
+    def private(req: Request) -> Route:
+        if req.headers.get("authorization") != want:
+            return Route(b"denied", status=401, etag=False)
+        return Route(b"<rss/>", etag=False)
+
+    http_server.routes["/private.rss"] = private
+    http_server.routes["/moved.rss"] = Route(
+        b"", status=301, headers={"Location": "/private.rss"}, etag=False
+    )
+    elsewhere = http_server.url("/open.rss").replace("127.0.0.1", "localhost")
+    http_server.routes["/away.rss"] = Route(
+        b"", status=302, headers={"Location": elsewhere}, etag=False
+    )
+    http_server.routes["/open.rss"] = Route(b"<rss>open</rss>", etag=False)
+    with_user = http_server.url("").replace("http://", "http://alice:s3cret@")
+    doc = await fetcher.fetch(with_user + "/private.rss")
+    assert (doc.status, doc.body) == (200, b"<rss/>")
+    doc = await fetcher.fetch(with_user + "/moved.rss")  # same origin: still logged in
+    assert doc.body == b"<rss/>"
+    doc = await fetcher.fetch(with_user + "/away.rss")
+    assert doc.body == b"<rss>open</rss>"
+    assert "authorization" not in http_server.hits("/open.rss")[0].headers
+    assert http_server.hits("/away.rss")[0].headers["authorization"] == want
 
 
 async def test_a_redirect_to_a_bad_location_is_an_error(
