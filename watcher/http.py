@@ -104,18 +104,22 @@ class _Client(httpx.AsyncClient):
         # Requests go straight to this transport (send_direct), unless it is httpx's own or a
         # proxy in the environment makes httpx mount transports of its own for some URLs.
         self._direct = transport if transport is not None and not _proxies_in_env() else None
-        self._request_headers = dict(self.headers)
+        # the client's headers as build_request sends them (names in their own case)
+        self._request_headers = {
+            k.decode("latin-1"): v.decode("latin-1") for k, v in self.headers.raw
+        }
         self._request_extensions = {"timeout": self.timeout.as_dict()}
 
     def get_request(self, url: str, headers: Mapping[str, str]) -> httpx.Request:
         """A GET of ``url`` with the client's headers and timeouts (:meth:`build_request` with
         nothing else to merge: no base URL, parameters or cookies)."""
-        return httpx.Request(
-            "GET",
-            url,
-            headers={**self._request_headers, **headers},
-            extensions=self._request_extensions,
-        )
+        if headers:  # a header given here replaces the client's of that name, in any case
+            given = {k.lower() for k in headers}
+            merged = {k: v for k, v in self._request_headers.items() if k.lower() not in given}
+            merged.update(headers)
+        else:
+            merged = self._request_headers
+        return httpx.Request("GET", url, headers=merged, extensions=self._request_extensions)
 
     async def send_direct(self, request: httpx.Request) -> httpx.Response:
         """:meth:`send` (streamed, redirects not followed) without what this client does not

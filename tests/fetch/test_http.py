@@ -471,3 +471,25 @@ async def test_an_unreachable_robots_txt_says_so_instead_of_disallowed(
     probe.close()  # nothing listens there
     with pytest.raises(FetchError, match=r"robots\.txt unreachable \(cannot connect: "):
         await fetcher.fetch(f"http://127.0.0.1:{port}/page", check_robots=True)
+
+
+@pytest.mark.parametrize(
+    "given",
+    [{}, {"If-None-Match": '"e1"'}, {"accept": "text/html", "If-Modified-Since": "x"}],
+    ids=["none", "conditional", "replaces-accept"],
+)
+async def test_the_direct_request_is_the_one_httpx_builds(given: dict[str, str]) -> None:
+    """``get_request`` (the Fetcher's quick path) makes exactly the request ``build_request``
+    makes: the same headers in the same case and order, the same timeouts (review 13)."""
+    async with make_client(FetchConfig(timeout=7.0, connect_timeout=2.0), backend="h1") as c:
+        quick = c.get_request("http://x.test/feed?a=1", given)  # type: ignore[attr-defined]
+        built = c.build_request("GET", "http://x.test/feed?a=1", headers=given)
+        assert quick.headers.raw == built.headers.raw
+        assert quick.extensions == built.extensions and quick.url == built.url
+
+
+async def test_a_closed_client_refuses_to_send_directly() -> None:
+    client = make_client(FetchConfig(), backend="h1")
+    await client.aclose()
+    with pytest.raises(RuntimeError, match="closed"):
+        await client.send_direct(client.get_request("http://x.test/", {}))  # type: ignore[attr-defined]
