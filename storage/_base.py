@@ -13,7 +13,7 @@ import pathlib
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from storage._rows import Row
@@ -69,10 +69,6 @@ class StoreBase:
         # write calls need no savepoint of their own: one covers them already (a write
         # method's own, see _write) or the block lets itself fail (transaction(atomic_calls=False))
         self._in_method = False
-        # a transaction left open by transaction(defer_commit=True): its blocks are done, and
-        # it is committed by commit_deferred(), by the next write made any other way, or by
-        # close()
-        self._deferred = False
         self.path = path
 
     @property
@@ -104,8 +100,6 @@ class StoreBase:
         :meth:`transaction` block, a write method is a savepoint of its own, so that it stays
         all or nothing even when the block goes on after its error."""
         conn = self._conn
-        if self._deferred and not self._blocks:  # a write of its own: commit earlier ones
-            self._commit_deferred()
         if conn.in_transaction:
             if self._blocks and not self._in_method:
                 self._in_method = True
@@ -131,9 +125,7 @@ class StoreBase:
             raise
 
     @contextmanager
-    def transaction(
-        self, *, atomic_calls: bool = True, defer_commit: bool = False
-    ) -> Iterator[None]:
+    def transaction(self, *, atomic_calls: bool = True) -> Iterator[None]:
         """Several write calls as one transaction: committed together, or undone together if
         the block raises. Nested, a savepoint (an inner failure undoes only the inner block).
 
@@ -141,15 +133,6 @@ class StoreBase:
         savepoint of its own), so the block may go on after one fails. ``False`` saves those
         savepoints (~7% of a poll's store time, bench/bench_commits.py) for a caller that never
         goes on after an error inside: it lets the block fail.
-
-        ``defer_commit`` (outermost blocks only): the block is a savepoint of a transaction
-        left open after it, so that the blocks of a short while share one commit
-        (:meth:`commit_deferred`; the poller's group commit). Its writes are visible to this
-        connection at once and to other connections once committed, which happens at the
-        latest when this store next writes in any other way (a write method or a block
-        without ``defer_commit``: earlier deferred blocks are committed first) or closes. A
-        failed block undoes only itself; an error after which SQLite rolls back the whole
-        transaction (disk full, I/O error) undoes the deferred blocks before it too.
 
         Keep the block short and synchronous: it holds the store's lock, and anything run
         by the same thread in the meantime (another coroutine, if the block awaited) would
@@ -161,21 +144,11 @@ class StoreBase:
             if self._closed:
                 raise StorageError("the store is closed")
             conn = self._conn
-            deferred = defer_commit and not self._blocks
+            if self._blocks and not conn.in_transaction:
+                raise self._aborted()
+            covered = self._in_method
             try:
-                if self._deferred and not self._blocks and not deferred:
-                    self._commit_deferred()  # a transaction of its own
-                if self._blocks and not conn.in_transaction:
-                    raise self._aborted()
-                covered = self._in_method
-                block: AbstractContextManager[object]
-                if deferred:
-                    block = self._deferred_block()
-                elif conn.in_transaction:
-                    block = self._savepoint()
-                else:
-                    block = self._write()
-                with block:
+                with self._savepoint() if conn.in_transaction else self._write():
                     self._blocks += 1
                     self._in_method = not atomic_calls
                     try:
@@ -187,49 +160,6 @@ class StoreBase:
                 raise DatabaseUnavailableError(f"{self.path}: {exc}") from exc
             except sqlite3.Error as exc:
                 raise StorageError(f"{self.path}: {exc}") from exc
-
-    @contextmanager
-    def _deferred_block(self) -> Iterator[None]:
-        """A savepoint in the deferred transaction (begun if none is open)."""
-        conn = self._conn
-        if not conn.in_transaction:
-            conn.execute("BEGIN IMMEDIATE")
-            self._deferred = True
-        try:
-            with self._savepoint():
-                yield
-        finally:
-            if not conn.in_transaction:  # SQLite rolled it back, deferred blocks included
-                self._deferred = False
-
-    def commit_deferred(self) -> bool:
-        """Commit the transaction :meth:`transaction` left open with ``defer_commit``; False
-        when there was none. On failure it is rolled back (its blocks are lost) and the error
-        raised."""
-        with self._lock:
-            if self._closed:
-                raise StorageError("the store is closed")
-            try:
-                return self._commit_deferred()
-            except sqlite3.OperationalError as exc:
-                raise DatabaseUnavailableError(f"{self.path}: {exc}") from exc
-            except sqlite3.Error as exc:
-                raise StorageError(f"{self.path}: {exc}") from exc
-
-    def _commit_deferred(self) -> bool:
-        if not self._deferred:
-            return False
-        self._deferred = False
-        conn = self._conn
-        if not conn.in_transaction:
-            return False
-        try:
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        return True
 
     def _aborted(self) -> TransactionAborted:
         return TransactionAborted(

@@ -45,14 +45,9 @@ class Store(Protocol):
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None: ...
 
-    def transaction(
-        self, *, atomic_calls: bool = True, defer_commit: bool = False
-    ) -> AbstractContextManager[None]:
+    def transaction(self, *, atomic_calls: bool = True) -> AbstractContextManager[None]:
         """Several write calls as one transaction (nested: a savepoint); see
         :meth:`storage.sqlite.SQLiteStore.transaction`."""
-
-    def commit_deferred(self) -> bool:
-        """Commit what ``transaction(defer_commit=True)`` blocks left uncommitted."""
 
     # -- sources ---------------------------------------------------------------------------
     def sync_sources(self, sources: Sequence[SourceDef], now: datetime) -> None:

@@ -22,7 +22,7 @@ from storage._pages_store import PagesStore
 from storage._reads_store import ALERT_STATUSES as ALERT_STATUSES
 from storage._reads_store import ReadsStore
 from storage._sources_store import SourcesStore
-from storage.errors import DatabaseUnavailableError, StorageError
+from storage.errors import DatabaseUnavailableError
 
 __all__ = ["BUSY_TIMEOUT_S", "SQLiteStore", "open_store"]
 
@@ -39,12 +39,7 @@ class SQLiteStore(SourcesStore, ArticlesStore, PagesStore, ReadsStore, AlertsSto
         with self._lock:
             if not self._closed:
                 self._closed = True
-                try:
-                    self._commit_deferred()  # (a failure loses the deferred writes)
-                except sqlite3.Error as exc:
-                    raise StorageError(f"{self.path}: committing on close: {exc}") from exc
-                finally:
-                    self._conn.close()
+                self._conn.close()
 
     def __enter__(self) -> SQLiteStore:
         return self

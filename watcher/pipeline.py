@@ -45,7 +45,7 @@ from watcher.poll_types import (
     Status,
 )
 from watcher.polling import PollHints, adaptive_interval, next_poll_time
-from watcher.writegroup import COMMIT_WINDOW_S, WriteGroup
+from watcher.writegroup import WriteGroup
 
 __all__ = ["PollReport", "Poller", "SourceReport"]
 
@@ -132,9 +132,8 @@ class Poller:
         # the pool starts up front (see __aenter__)
         self._expected = list(config.sources if sources is None else sources)
         self.store = store
-        # a source's bookkeeping is one write; sources done in the same loop turn share a
-        # transaction, and the transactions of COMMIT_WINDOW_S share a commit
-        self._writes = WriteGroup(store, COMMIT_WINDOW_S)
+        # a source's bookkeeping is one write; sources done in the same loop turn share a commit
+        self._writes = WriteGroup(store)
         self.ruleset = ruleset
         self._client = client
         self._own_client = client is None and fetcher is None
@@ -214,7 +213,6 @@ class Poller:
         return self._pool_start
 
     async def __aexit__(self, *exc: object) -> None:
-        self._writes.commit()
         if self._early is not None:  # given but never entered: not ours to keep
             self._early.discard()
             self._early = None
@@ -261,10 +259,7 @@ class Poller:
         """Poll all (or the given) sources concurrently; failures are reported, not raised."""
         self._sync(now)
         todo = list(self.config.sources if sources is None else sources)
-        try:
-            results = await asyncio.gather(*(self.poll_source(s, now) for s in todo))
-        finally:
-            self._writes.commit()  # the poll's writes are all committed when it returns
+        results = await asyncio.gather(*(self.poll_source(s, now) for s in todo))
         # The search index is not updated here: new articles wait in the store's queue until
         # `watcher poll` has delivered its alerts, the daemon's index job or the next search
         # (~20 us each, in bulk), so a poll's alerts are not held up by it.

@@ -106,9 +106,8 @@ async def test_feed_only_uses_feed_text_and_fetches_no_pages(
 async def test_a_poll_returns_with_its_writes_committed(
     http_server: LocalHTTPServer, tmp_path: Path, store: Any, rules: KeywordRules
 ) -> None:
-    """The sources' writes share commits (watcher.writegroup's window), but what a poll stored
-    is committed when it returns: another process sees it, and nothing is left open while
-    the poller idles."""
+    """What a poll stored is committed when it returns: another process sees it, and no
+    transaction is left open while the poller idles."""
     link = http_server.url("/2026/11/25/orbital-labs-data-centers")
     http_server.routes["/feed"] = Route(
         rss([("A data center story", link, "Text.")]), content_type=RSS
@@ -123,7 +122,7 @@ async def test_a_poll_returns_with_its_writes_committed(
             assert other.execute("SELECT etag IS NOT NULL FROM sources").fetchone() == (1,)
         finally:
             other.close()
-        assert store.commit_deferred() is False
+        assert not store.db.conn.in_transaction
 
 
 async def test_same_article_from_two_sources_is_stored_once(

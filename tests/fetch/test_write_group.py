@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from storage import NewArticle, SourceDef, canonical_url
+from storage import NewArticle, canonical_url
 from storage.errors import DatabaseUnavailableError
 from storage.sqlite import SQLiteStore, open_store
 from watcher.writegroup import WriteGroup
@@ -50,15 +49,6 @@ def _run_while_locked(holder: SQLiteStore, main: Callable[[], Any]) -> Any:
         holder.db.conn.execute("ROLLBACK")
 
 
-def _committed(store: SQLiteStore) -> list[str]:
-    """The article URLs another connection sees."""
-    other = sqlite3.connect(store.path)
-    try:
-        return [r[0] for r in other.execute("SELECT url FROM articles ORDER BY url")]
-    finally:
-        other.close()
-
-
 def _urls(store: SQLiteStore) -> list[str]:
     return [r[0] for r in store.db.conn.execute("SELECT url FROM articles ORDER BY url")]
 
@@ -78,11 +68,8 @@ def test_writes_of_one_turn_share_a_transaction(store: Any) -> None:
     assert _urls(store) == [f"https://w.example/{n}" for n in range(6)]
 
 
-@pytest.mark.parametrize("window", [0.0, 30.0], ids=["commit-per-group", "commit-window"])
-def test_a_failing_write_is_undone_alone_and_raises_to_its_caller(
-    store: Any, window: float
-) -> None:
-    group = WriteGroup(store, commit_window=window)
+def test_a_failing_write_is_undone_alone_and_raises_to_its_caller(store: Any) -> None:
+    group = WriteGroup(store)
 
     def half_then_fail() -> None:
         store.record_articles([(_article(99), [], {}, ())], NOW)
@@ -99,10 +86,8 @@ def test_a_failing_write_is_undone_alone_and_raises_to_its_caller(
     first, failed, last = asyncio.run(main())
     assert isinstance(first, int) and isinstance(last, int)
     assert isinstance(failed, ValueError)
-    assert group.flushes == 2  # the group failed; the other two were written alone
-    group.commit()
-    assert group.commits == (2 if window == 0 else 1)
-    assert _committed(store) == ["https://w.example/1", "https://w.example/2"]  # not 99
+    assert group.flushes == 2  # the group failed; the other two committed alone
+    assert _urls(store) == ["https://w.example/1", "https://w.example/2"]  # not 99
     assert store.index_pending() == 2
 
 
@@ -257,71 +242,3 @@ def test_a_locked_database_fails_the_group_with_one_wait_not_one_per_write(
         results = _run_while_locked(holder, main)
         assert all(isinstance(r, DatabaseUnavailableError) for r in results)
         assert attempts == 1 and _urls(store) == []
-
-
-def test_groups_of_one_window_share_one_commit(store: Any) -> None:
-    now = [100.0]
-    group = WriteGroup(store, commit_window=30.0, clock=lambda: now[0])
-
-    async def main() -> None:
-        for n in range(3):  # three turns: three groups
-            await group.run(_store_one(store, n))
-        assert group.flushes == 3 and group.commits == 0
-        assert len(_urls(store)) == 3 and _committed(store) == []  # not yet for others
-        group.commit()
-        assert group.commits == 1 and len(_committed(store)) == 3
-        # for a window's length after a commit, groups commit alone (the lock is free
-        # between them for other processes' writers)
-        await group.run(_store_one(store, 9))
-        assert group.commits == 2 and len(_committed(store)) == 4
-        now[0] += 29.0
-        await group.run(_store_one(store, 10))
-        assert group.commits == 3 and len(_committed(store)) == 5
-        now[0] += 2.0
-        await group.run(_store_one(store, 3))  # a new window
-        # a write of the store's own commits the window's first
-        store.sync_sources([SourceDef("feed-a", "https://a.example/f", "feed")], NOW)
-        assert len(_committed(store)) == 6
-        group.commit()  # nothing left to commit: no timer left behind either
-        assert group.commits == 3
-
-    asyncio.run(main())
-
-
-def test_the_window_commits_by_itself(store: Any) -> None:
-    group = WriteGroup(store, commit_window=0.01)
-
-    async def main() -> None:
-        await group.run(_store_one(store, 1))
-        await group.run(_store_one(store, 2))
-        for _ in range(500):  # the window's timer commits (no clock is asserted on)
-            if group.commits:
-                break
-            await asyncio.sleep(0.01)
-        assert group.commits == 1 and group.flushes == 2
-
-    asyncio.run(main())
-    assert _committed(store) == ["https://w.example/1", "https://w.example/2"]
-
-
-def test_a_failed_commit_is_logged_and_loses_only_the_window(
-    store: Any, caplog: pytest.LogCaptureFixture
-) -> None:
-    group = WriteGroup(store, commit_window=30.0)
-
-    async def main() -> None:
-        await group.run(_store_one(store, 1))
-        # an immediate constraint failing at COMMIT: a deferred foreign key left dangling
-        store.db.conn.execute("PRAGMA defer_foreign_keys = ON")
-        store.db.conn.execute(
-            "INSERT INTO article_sources (article_id, source, first_seen_at)"
-            " VALUES (999999, 'x', 'now')"
-        )
-        with caplog.at_level("ERROR", logger="watcher.poll"):
-            group.commit()
-        assert "could not be committed" in caplog.text
-        await group.run(_store_one(store, 2))  # the next window works
-        group.commit()
-
-    asyncio.run(main())
-    assert _committed(store) == ["https://w.example/2"]
