@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import pathlib
 import sqlite3
+import time
 from typing import TYPE_CHECKING
 
 from storage._alerts_store import AlertsStore
@@ -64,6 +65,20 @@ def _connect(path: pathlib.Path, busy_timeout_s: float) -> sqlite3.Connection:
     return conn
 
 
+def _switch_to_wal(conn: sqlite3.Connection, busy_timeout_s: float) -> str:
+    """``PRAGMA journal_mode = WAL``, tried again while another connection holds the new
+    file (the switch needs it alone, and SQLite does not wait for that by itself): several
+    processes opening one new database at once (review 13) must all succeed."""
+    deadline = time.monotonic() + busy_timeout_s
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+
+
 def open_store(path: pathlib.Path | str, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> SQLiteStore:
     """Open (creating it and its parent directories if needed) and migrate the database.
 
@@ -77,7 +92,7 @@ def open_store(path: pathlib.Path | str, *, busy_timeout_s: float = BUSY_TIMEOUT
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = _switch_to_wal(conn, busy_timeout_s)
         if str(mode).lower() != "wal":
             raise DatabaseUnavailableError(f"{path}: cannot switch to WAL journal (got {mode})")
         conn.execute("PRAGMA synchronous = NORMAL")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sqlite3
 import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlite_utils import Database
@@ -234,3 +236,45 @@ def test_two_processes_write_and_read_concurrently(tmp_path: Path) -> None:
         story = store.known_article("https://shared.example/story")
         assert story is not None
         assert set(store.get_article(story).sources) == {"cli", "daemon"}
+
+
+def _open_new(path: str, go: Any) -> None:
+    go.wait()
+    with open_store(path) as store:
+        store.sync_sources([SourceDef("a", "https://a.example/f", "feed")], T0)
+
+
+def test_processes_opening_one_new_database_at_once_all_succeed(tmp_path: Path) -> None:
+    """A daemon starting while `watcher poll` or `watcher init` runs: each opens the same new
+    file. Switching it to WAL can fail at once with 'database is locked' (SQLite does not
+    always wait for that); open_store tries again within its busy timeout (review 13 saw 27
+    failures in 120 such openings on a loaded machine)."""
+    ctx = multiprocessing.get_context("fork")
+    for trial in range(4):
+        path = str(tmp_path / f"new{trial}.db")
+        go = ctx.Event()
+        procs = [ctx.Process(target=_open_new, args=(path, go)) for _ in range(3)]
+        for p in procs:
+            p.start()
+        go.set()
+        for p in procs:
+            p.join(30)
+        assert [p.exitcode for p in procs] == [0, 0, 0]
+        conn = sqlite3.connect(path)
+        try:
+            assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+            assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        finally:
+            conn.close()
+
+
+def test_the_package_exports_resolve_on_first_use() -> None:
+    """``storage`` imports its submodules when a name is first asked for (a pool worker needs
+    only ``storage.urls``): every exported name resolves, an unknown one is an AttributeError."""
+    import storage
+
+    for name in storage.__all__:
+        assert getattr(storage, name) is not None, name
+    assert storage.open_store is open_store
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        storage.nope  # noqa: B018
