@@ -10,7 +10,7 @@ import re
 import unicodedata
 from urllib.parse import urlsplit
 
-__all__ = ["MIN_HASH_CHARS", "TRACKING_PARAMS", "canonical_url", "content_hash"]
+__all__ = ["MIN_HASH_CHARS", "TRACKING_PARAMS", "canonical_url", "content_hash", "redacted"]
 
 #: Query parameters that only track the reader and never select content (compared lower-case).
 TRACKING_PARAMS: frozenset[str] = frozenset(
@@ -236,3 +236,26 @@ def guid_is_global(guid: str) -> bool:
     if _UUID_RE.search(g):
         return True
     return len(g) >= GLOBAL_GUID_MIN_CHARS and not g.isdigit()
+
+
+def redacted(url: str) -> str:
+    """``url`` fit to show (logs, errors, the fetch log, ``watcher sources``): a password in
+    it becomes ``***`` (``https://user:***@host/``), and userinfo without one (a token)
+    becomes ``***`` as a whole. Other text comes back unchanged."""
+    if "@" not in url:
+        return url
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    end = len(rest)
+    for stop in "/?#":
+        i = rest.find(stop)
+        if i != -1:
+            end = min(end, i)
+    authority = rest[:end]
+    userinfo, at, host = authority.rpartition("@")
+    if not at:
+        return url
+    user, colon, _ = userinfo.partition(":")
+    shown = f"{user}:***" if colon else "***"
+    return f"{scheme}://{shown}@{host}{rest[end:]}"

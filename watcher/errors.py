@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storage.urls import redacted
+
 
 class WatcherError(Exception):
     """Root of all errors raised by the ``watcher`` package."""
@@ -47,7 +49,7 @@ class FetchError(WatcherError):
         self.status = status
         self.retry_after = retry_after
         self.permanent = permanent
-        super().__init__(f"{url}: {reason}")
+        super().__init__(f"{redacted(url)}: {reason}")  # (a password in the URL is not shown)
 
 
 class ParseError(WatcherError):

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from storage.models import SourceState
+from storage.urls import redacted
 
 HealthState = Literal["ok", "failing", "stale", "retired", "new"]
 
@@ -30,26 +31,27 @@ class SourceHealth:
 def source_health(
     s: SourceState, now: datetime, stale_after: timedelta = STALE_AFTER
 ) -> SourceHealth:
-    """Classify one source at ``now``."""
+    """Classify one source at ``now`` (its URL as fit to show: no password)."""
+    url = redacted(s.url)
     if s.retired:
-        return SourceHealth(s.name, s.url, "retired", s.last_error_at, s.last_error or "retired")
+        return SourceHealth(s.name, url, "retired", s.last_error_at, s.last_error or "retired")
     if s.consecutive_failures > 0:
         return SourceHealth(
             s.name,
-            s.url,
+            url,
             "failing",
             s.failing_since or s.last_error_at,
             f"{s.last_error or 'error'} ({s.consecutive_failures} failed attempt(s) in a row)",
         )
     if s.last_success_at is None:
-        return SourceHealth(s.name, s.url, "new", None, "not polled yet")
+        return SourceHealth(s.name, url, "new", None, "not polled yet")
     last_new = s.last_new_item_at
     if last_new is not None and now - last_new > stale_after:
         days = (now - last_new).days
-        return SourceHealth(s.name, s.url, "stale", last_new, f"no new item for {days} days")
+        return SourceHealth(s.name, url, "stale", last_new, f"no new item for {days} days")
     if last_new is None and s.items_seen == 0 and s.last_success_at is not None:
-        return SourceHealth(s.name, s.url, "stale", s.last_success_at, "no items so far")
-    return SourceHealth(s.name, s.url, "ok", s.last_success_at, "")
+        return SourceHealth(s.name, url, "stale", s.last_success_at, "no items so far")
+    return SourceHealth(s.name, url, "ok", s.last_success_at, "")
 
 
 def unhealthy(states: list[SourceState], now: datetime) -> list[SourceHealth]:

@@ -21,7 +21,7 @@ from rules.models import Document, RuleMatch
 from storage.errors import DatabaseUnavailableError, StorageError
 from storage.interface import ArticleBatchItem, Store
 from storage.models import FetchLogEntry, NewArticle, SourceDef, SourceUpdate
-from storage.urls import canonical_url, content_hash
+from storage.urls import canonical_url, content_hash, redacted
 from watcher import pool as worker_pool
 from watcher import revisions, robots
 from watcher.config import Config, SourceConfig
@@ -798,7 +798,9 @@ class Poller:
             except StorageError as again:
                 log.warning("source %s: recording the failure failed too: %s", source.name, again)
         else:
-            log.warning("source %s (%s) failed: %s (not recorded)", source.name, url, reason)
+            log.warning(
+                "source %s (%s) failed: %s (not recorded)", source.name, redacted(url), reason
+            )
         return self._failure(source, url, now, started, reason, status, None, prev)[0]
 
     def _finish(
@@ -824,7 +826,15 @@ class Poller:
             modified = "" if counts.held else doc.last_modified or ""
         self.store.record_poll(
             FetchLogEntry(
-                source.name, doc.url, now, status, doc.status, None, ms, n_items, counts.new
+                source.name,
+                redacted(doc.url),
+                now,
+                status,
+                doc.status,
+                None,
+                ms,
+                n_items,
+                counts.new,
             ),
             SourceUpdate(url=new_url, etag=etag, last_modified=modified, next_poll_at=nxt),
         )
@@ -857,9 +867,11 @@ class Poller:
         prev: PollHints | None = None,
     ) -> SourceReport:
         report, nxt = self._failure(source, url, now, started, reason, status, retry_after, prev)
-        log.warning("source %s (%s) failed: %s", source.name, url, reason)
+        log.warning("source %s (%s) failed: %s", source.name, redacted(url), reason)
         self.store.record_poll(
-            FetchLogEntry(source.name, url, now, "error", status, reason, report.duration_ms),
+            FetchLogEntry(
+                source.name, redacted(url), now, "error", status, reason, report.duration_ms
+            ),
             SourceUpdate(next_poll_at=nxt, retired=True if permanent else None),
         )
         return report

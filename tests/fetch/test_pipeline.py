@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.fetch.conftest import KeywordRules, fixture_bytes, make_config
-from tests.support.servers import LocalHTTPServer, Route
+from tests.support.servers import LocalHTTPServer, Request, Route
+from watcher.health import source_health
 from watcher.pipeline import Poller
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -123,6 +127,49 @@ async def test_a_poll_returns_with_its_writes_committed(
         finally:
             other.close()
         assert not store.db.conn.in_transaction
+
+
+async def test_a_password_in_a_source_url_is_used_but_never_shown(
+    http_server: LocalHTTPServer,
+    tmp_path: Path,
+    store: Any,
+    rules: KeywordRules,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A private feed (``https://user:token@host/feed``) logs in with Basic auth, and its
+    password appears in no error, log line, fetch-log row or health report."""
+    want = "Basic " + base64.b64encode(b"alice:s3cret").decode()
+    feed = rss([("A data center story", http_server.url("/a/1"), "Text.")])
+
+    def private(req: Request) -> Route:
+        if req.headers.get("authorization") != want:
+            return Route(b"denied", status=401, etag=False)
+        return Route(feed, content_type=RSS)
+
+    http_server.routes["/private.rss"] = private
+    base = http_server.url("/private.rss")
+    cfg = make_config(
+        tmp_path,
+        [
+            {"name": "good", "url": base.replace("http://", "http://alice:s3cret@")},
+            {"name": "bad", "url": base.replace("http://", "http://alice:wrongpw@")},
+        ],
+    )
+    with caplog.at_level(logging.INFO):
+        async with Poller(cfg, store, rules, workers=0) as poller:
+            report = await poller.poll(NOW)
+    by_name = {r.name: r for r in report.sources}
+    assert by_name["good"].status == "ok" and by_name["good"].new_articles == 1
+    assert by_name["bad"].status == "error" and "401" in (by_name["bad"].error or "")
+    # (httpx's own request log is silenced by the CLI's logging set-up: WARNING at least)
+    shown = [r.getMessage() for r in caplog.records if r.name.startswith("watcher")]
+    shown.append(by_name["bad"].error or "")
+    shown += [e.url for name in ("good", "bad") for e in store.fetch_log(name)]
+    shown += [e.error or "" for e in store.fetch_log("bad")]
+    shown += [source_health(s, NOW).url for s in store.list_sources()]
+    shown += [s.last_error or "" for s in store.list_sources()]
+    assert all("s3cret" not in text and "wrongpw" not in text for text in shown), shown
+    assert "alice:***@" in store.fetch_log("bad")[0].url
 
 
 async def test_same_article_from_two_sources_is_stored_once(

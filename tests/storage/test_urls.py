@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import string
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.provisional import urls
 
-from storage.urls import MIN_HASH_CHARS, canonical_url, content_hash
+from storage.urls import MIN_HASH_CHARS, canonical_url, content_hash, redacted
 
 
 @pytest.mark.parametrize(
@@ -142,3 +144,33 @@ def test_canonical_url_fast_path_agrees_with_the_parser(
 
     raw = f"{scheme}://{host}{port}/{path}"
     assert canonical_url(raw) == _canonical_url_parsed(raw)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://alice:s3cret@host.example/feed?a=1", "https://alice:***@host.example/feed?a=1"),
+        ("https://TOKEN@host.example/x", "https://***@host.example/x"),
+        ("https://u:p@w@host.example:8080/x", "https://u:***@host.example:8080/x"),
+        ("http://host.example/a@b?q=c@d#e@f", "http://host.example/a@b?q=c@d#e@f"),
+        ("mailto:someone@example.org", "mailto:someone@example.org"),
+        ("http://[::1]:8080/x", "http://[::1]:8080/x"),
+        ("", ""),
+    ],
+)
+def test_redacted_hides_the_password_of_a_url(url: str, shown: str) -> None:
+    assert redacted(url) == shown
+
+
+@given(
+    user=st.text(alphabet=string.ascii_letters + string.digits + "-._~%", max_size=12),
+    password=st.text(
+        alphabet=string.ascii_letters + string.digits + "-._~%!$&'()*+,;=", min_size=1, max_size=24
+    ),
+    path=st.text(alphabet=string.ascii_letters + "/?#=&@:", max_size=30),
+)
+def test_redacted_never_shows_a_password(user: str, password: str, path: str) -> None:
+    url = f"https://{user}:{password}@news.example.org/{path}"
+    shown = redacted(url)
+    assert shown == f"https://{user}:***@news.example.org/{path}"
+    assert redacted(shown) == shown

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from storage.urls import redacted
 from watcher.cli.common import AppContext, handle_errors, pass_app, utcnow
 from watcher.config import load_config
 from watcher.errors import ConfigError, FetchError, ParseError, WatcherError
@@ -47,14 +48,16 @@ def sources(ctx: click.Context, fmt: str) -> None:
     for src in config.sources:
         st = states.get(src.name)
         if st is None:
-            rows.append({"name": src.name, "kind": src.kind, "url": src.url, "state": "new"})
+            rows.append(
+                {"name": src.name, "kind": src.kind, "url": redacted(src.url), "state": "new"}
+            )
             continue
         h = source_health(st, now)
         rows.append(
             {
                 "name": src.name,
                 "kind": src.kind,
-                "url": st.url,
+                "url": h.url,  # (no password)
                 "state": h.state,
                 "since": h.since.isoformat() if h.since else None,
                 "reason": h.reason,
