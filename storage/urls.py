@@ -10,7 +10,15 @@ import re
 import unicodedata
 from urllib.parse import urlsplit
 
-__all__ = ["MIN_HASH_CHARS", "TRACKING_PARAMS", "canonical_url", "content_hash", "redacted"]
+__all__ = [
+    "MIN_HASH_CHARS",
+    "TRACKING_PARAMS",
+    "canonical_url",
+    "content_hash",
+    "redacted",
+    "with_userinfo_of",
+    "without_userinfo",
+]
 
 #: Query parameters that only track the reader and never select content (compared lower-case).
 TRACKING_PARAMS: frozenset[str] = frozenset(
@@ -238,24 +246,50 @@ def guid_is_global(guid: str) -> bool:
     return len(g) >= GLOBAL_GUID_MIN_CHARS and not g.isdigit()
 
 
-def redacted(url: str) -> str:
-    """``url`` fit to show (logs, errors, the fetch log, ``watcher sources``): a password in
-    it becomes ``***`` (``https://user:***@host/``), and userinfo without one (a token)
-    becomes ``***`` as a whole. Other text comes back unchanged."""
+_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)([^/\s]*)@")
+
+
+def redacted(text: str) -> str:
+    """``text`` (a URL, or a message with URLs in it) fit to show in logs, errors, the fetch
+    log and ``watcher sources``: the password of a URL becomes ``***``
+    (``https://user:***@host/``), and userinfo without one (a token) becomes ``***`` whole.
+    The userinfo is everything up to the last ``@`` before the path, so a password with
+    ``@``, ``#`` or ``?`` in it is hidden too; an ``@`` in a path is left alone."""
+    if "@" not in text:
+        return text
+    return _USERINFO.sub(_mask, text)
+
+
+def _mask(m: re.Match[str]) -> str:
+    user, colon, _ = m.group(2).partition(":")
+    return f"{m.group(1)}{user}:***@" if colon else f"{m.group(1)}***@"
+
+
+def without_userinfo(url: str) -> str:
+    """``url`` without its userinfo (a base for resolving a document's links: the links
+    must not carry the source's password)."""
     if "@" not in url:
         return url
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    end = len(rest)
-    for stop in "/?#":
-        i = rest.find(stop)
-        if i != -1:
-            end = min(end, i)
-    authority = rest[:end]
-    userinfo, at, host = authority.rpartition("@")
-    if not at:
-        return url
-    user, colon, _ = userinfo.partition(":")
-    shown = f"{user}:***" if colon else "***"
-    return f"{scheme}://{shown}@{host}{rest[end:]}"
+    return _USERINFO.sub(lambda m: m.group(1), url, count=1)
+
+
+def with_userinfo_of(old: str, new: str) -> str:
+    """``new`` (where ``old`` moved for good) with ``old``'s userinfo when it is on the same
+    host and has none of its own: the credentials that opened ``old`` went along (the
+    ``Authorization`` header follows a redirect on the same origin, or from http to https on
+    the same host), so the source must keep them to be fetched again."""
+    if "@" not in old:
+        return new
+    try:
+        o, n = urlsplit(old), urlsplit(new)
+        same_host = (o.hostname, o.port) == (n.hostname, n.port) or (
+            o.hostname == n.hostname
+            and (o.scheme, o.port or 80) == ("http", 80)
+            and (n.scheme, n.port or 443) == ("https", 443)
+        )
+    except ValueError:
+        return new
+    if not same_host or n.username is not None or o.username is None:
+        return new
+    userinfo = o.netloc.rpartition("@")[0]
+    return n._replace(netloc=f"{userinfo}@{n.netloc}").geturl()

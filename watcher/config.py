@@ -20,6 +20,7 @@ from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from storage.urls import redacted
 from watcher.errors import ConfigError, ConfigProblem
 
 SourceKind = Literal["feed", "page", "sitemap"]
@@ -297,7 +298,7 @@ class _Reader:
     def http_url(self, value: str, key: str) -> None:
         """Report ``value`` unless it is an absolute http(s) URL with a host."""
         if not _is_http_url(value):
-            self.problem(key, f"must be an http(s) URL with a host, got {value!r}")
+            self.problem(key, f"must be an http(s) URL with a host, got {redacted(value)!r}")
 
     def path(self, value: str) -> Path:
         p = Path(value).expanduser()

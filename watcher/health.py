@@ -34,14 +34,16 @@ def source_health(
     """Classify one source at ``now`` (its URL as fit to show: no password)."""
     url = redacted(s.url)
     if s.retired:
-        return SourceHealth(s.name, url, "retired", s.last_error_at, s.last_error or "retired")
+        reason = redacted(s.last_error) if s.last_error else "retired"
+        return SourceHealth(s.name, url, "retired", s.last_error_at, reason)
     if s.consecutive_failures > 0:
         return SourceHealth(
             s.name,
             url,
             "failing",
             s.failing_since or s.last_error_at,
-            f"{s.last_error or 'error'} ({s.consecutive_failures} failed attempt(s) in a row)",
+            f"{redacted(s.last_error or 'error')} ({s.consecutive_failures} failed attempt(s)"
+            " in a row)",
         )
     if s.last_success_at is None:
         return SourceHealth(s.name, url, "new", None, "not polled yet")

@@ -60,9 +60,15 @@ def make_transport(cfg: FetchConfig, backend: Backend = "auto") -> httpx.AsyncBa
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
             # httpx builds redirect requests with an unread (empty) stream, which
             # httpx-aiohttp would send as a chunked body on a GET: read it first.
-            await request.aread()
-            if request.url.userinfo:  # httpx made them an Authorization header already;
-                request.url = request.url.copy_with(userinfo=b"")  # aiohttp refuses both
+            content = await request.aread()
+            if request.url.userinfo:  # httpx made it an Authorization header already, and
+                request = httpx.Request(  # aiohttp refuses both (the caller's stays as is)
+                    request.method,
+                    request.url.copy_with(userinfo=b""),
+                    headers=request.headers,
+                    content=content,
+                    extensions=request.extensions,
+                )
             return await super().handle_async_request(request)
 
     def session() -> aiohttp.ClientSession:

@@ -21,7 +21,13 @@ from rules.models import Document, RuleMatch
 from storage.errors import DatabaseUnavailableError, StorageError
 from storage.interface import ArticleBatchItem, Store
 from storage.models import FetchLogEntry, NewArticle, SourceDef, SourceUpdate
-from storage.urls import canonical_url, content_hash, redacted
+from storage.urls import (
+    canonical_url,
+    content_hash,
+    redacted,
+    with_userinfo_of,
+    without_userinfo,
+)
 from watcher import pool as worker_pool
 from watcher import revisions, robots
 from watcher.config import Config, SourceConfig
@@ -325,8 +331,8 @@ class Poller:
                 exc.permanent,
                 prev,
             )
-        new_url = (
-            doc.permanent_redirect
+        new_url = (  # (a password in the URL goes along where the host stays the same)
+            with_userinfo_of(url, doc.permanent_redirect)
             if doc.permanent_redirect and doc.permanent_redirect != url
             else None
         )
@@ -340,7 +346,12 @@ class Poller:
         try:
             match_as = None if source.fetches_pages else (source.name, source.language)
             parsed = await self.run_job(
-                parse_job, source.kind, doc.body, dict(doc.headers), doc.url, match_as
+                parse_job,
+                source.kind,
+                doc.body,
+                dict(doc.headers),
+                without_userinfo(doc.url),  # (links resolved against it carry no password)
+                match_as,
             )
         except ParseError as exc:
             return self._failed(source, url, now, started, str(exc), doc.status, None, False, prev)
@@ -397,7 +408,7 @@ class Poller:
     async def _child_sitemap(self, source: SourceConfig, url: str) -> Any:
         try:
             doc = await self.fetcher.fetch(url, check_robots=True)  # type: ignore[union-attr]
-            return await self.run_job(parse_job, "sitemap", doc.body, {}, doc.url)
+            return await self.run_job(parse_job, "sitemap", doc.body, {}, without_userinfo(doc.url))
         except (FetchError, ParseError) as exc:
             log.info("source %s: child sitemap %s skipped: %s", source.name, url, exc)
             return None
@@ -866,6 +877,7 @@ class Poller:
         permanent: bool,
         prev: PollHints | None = None,
     ) -> SourceReport:
+        reason = redacted(reason)  # (a parse error quotes the URL, password and all)
         report, nxt = self._failure(source, url, now, started, reason, status, retry_after, prev)
         log.warning("source %s (%s) failed: %s", source.name, redacted(url), reason)
         self.store.record_poll(
@@ -889,6 +901,7 @@ class Poller:
     ) -> tuple[SourceReport, datetime]:
         """A failed poll in the poller's own schedule (backoff from ``prev``, else from the
         hints it keeps): its report and when the source is due next."""
+        reason = redacted(reason)
         ms = int((time.perf_counter() - started) * 1000)
         prev = prev or self._hints.get(source.name) or PollHints()
         hints = PollHints(prev.failures + 1, retry_after, prev.min_interval, prev.observed)

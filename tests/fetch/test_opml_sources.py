@@ -210,6 +210,26 @@ def test_add_discovers_the_feed(cfg_file: Path, http_server: LocalHTTPServer) ->
     assert dup.exit_code != 0 and "already a source" in dup.output
 
 
+def test_adding_a_source_with_a_password_never_shows_it(
+    cfg_file: Path, http_server: LocalHTTPServer
+) -> None:
+    """Review 14: `watcher sources add` printed the URL's password in its messages."""
+    runner = CliRunner()
+    dead = "http://alice:s3cret@127.0.0.1:9/feed"  # nothing listens on port 9
+    res = runner.invoke(main, ["--config", str(cfg_file), "sources", "add", dead])
+    assert res.exit_code != 0 and "alice:***@" in res.output
+    http_server.routes["/private.rss"] = Route(
+        b"<rss><channel><title>P</title></channel></rss>", content_type="application/rss+xml"
+    )
+    url = http_server.url("/private.rss").replace("http://", "http://alice:s3cret@")
+    res = runner.invoke(main, ["--config", str(cfg_file), "sources", "add", url, "--name", "p"])
+    assert res.exit_code == 0, res.output
+    assert load_config(cfg_file).source("p").url == url  # kept, to be fetched with
+    listed = runner.invoke(main, ["--config", str(cfg_file), "sources", "--format", "json"])
+    for out in (res.output, listed.output):
+        assert "s3cret" not in out and "alice:***@" in out
+
+
 def test_list_shows_health(cfg_file: Path) -> None:
     from storage.models import FetchLogEntry, SourceDef
     from storage.sqlite import open_store

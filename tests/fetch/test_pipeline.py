@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -129,47 +130,77 @@ async def test_a_poll_returns_with_its_writes_committed(
         assert not store.db.conn.in_transaction
 
 
+@pytest.mark.parametrize("backend", ["h1", "httpx", "aiohttp"])
 async def test_a_password_in_a_source_url_is_used_but_never_shown(
     http_server: LocalHTTPServer,
     tmp_path: Path,
     store: Any,
     rules: KeywordRules,
     caplog: pytest.LogCaptureFixture,
+    backend: str,
 ) -> None:
-    """A private feed (``https://user:token@host/feed``) logs in with Basic auth, and its
-    password appears in no error, log line, fetch-log row or health report."""
+    """A private feed (``https://user:token@host/feed``) logs in with Basic auth; its password
+    appears in no error (a 401, a parse error that quotes the URL), log line, fetch-log row,
+    health report or stored article URL (a relative link); and a permanent redirect on the
+    same host keeps it, so the source still opens on the next poll (reviews 13 and 14)."""
     want = "Basic " + base64.b64encode(b"alice:s3cret").decode()
-    feed = rss([("A data center story", http_server.url("/a/1"), "Text.")])
+    feed = rss([("A data center story", "/a/1", "Text.")])  # a relative link
 
-    def private(req: Request) -> Route:
-        if req.headers.get("authorization") != want:
-            return Route(b"denied", status=401, etag=False)
-        return Route(feed, content_type=RSS)
+    def private(body: bytes) -> Callable[[Request], Route]:
+        def answer(req: Request) -> Route:
+            if req.headers.get("authorization") != want:
+                return Route(b"denied", status=401, etag=False)
+            return Route(body, content_type=RSS)
 
-    http_server.routes["/private.rss"] = private
-    base = http_server.url("/private.rss")
+        return answer
+
+    http_server.routes["/private.rss"] = private(feed)
+    http_server.routes["/new.rss"] = private(feed)
+    http_server.routes["/empty.rss"] = private(b"")
+    http_server.routes["/old.rss"] = Route(
+        b"", status=301, headers={"Location": http_server.url("/new.rss")}, etag=False
+    )
+
+    def creds(path: str, password: str = "s3cret") -> str:
+        return http_server.url(path).replace("http://", f"http://alice:{password}@")
+
     cfg = make_config(
         tmp_path,
         [
-            {"name": "good", "url": base.replace("http://", "http://alice:s3cret@")},
-            {"name": "bad", "url": base.replace("http://", "http://alice:wrongpw@")},
+            {"name": "good", "url": creds("/private.rss"), "fulltext": False},
+            {"name": "bad", "url": creds("/private.rss", "wrongpw"), "fulltext": False},
+            {"name": "moved", "url": creds("/old.rss"), "fulltext": False},
+            {"name": "broken", "url": creds("/empty.rss"), "fulltext": False},
         ],
     )
     with caplog.at_level(logging.INFO):
-        async with Poller(cfg, store, rules, workers=0) as poller:
+        async with Poller(cfg, store, rules, workers=0, backend=backend) as poller:  # type: ignore[arg-type]
             report = await poller.poll(NOW)
+            again = await poller.poll(NOW + timedelta(hours=2))
     by_name = {r.name: r for r in report.sources}
-    assert by_name["good"].status == "ok" and by_name["good"].new_articles == 1
+    assert by_name["good"].status == "ok" and report.new_articles == 1  # (good and moved
+    # carry the same item: stored once, by whichever came first)
     assert by_name["bad"].status == "error" and "401" in (by_name["bad"].error or "")
+    assert by_name["broken"].status == "error"
+    assert by_name["moved"].status == "ok"
+    moved_again = {r.name: r for r in again.sources}["moved"]
+    assert moved_again.status in ("ok", "not_modified"), moved_again.error
+    moved = store.get_source("moved")
+    assert moved.url == creds("/new.rss")  # where it moved, with the password kept
     # (httpx's own request log is silenced by the CLI's logging set-up: WARNING at least)
     shown = [r.getMessage() for r in caplog.records if r.name.startswith("watcher")]
-    shown.append(by_name["bad"].error or "")
-    shown += [e.url for name in ("good", "bad") for e in store.fetch_log(name)]
-    shown += [e.error or "" for e in store.fetch_log("bad")]
+    shown += [r.error or "" for r in (*report.sources, *again.sources)]
+    for name in ("good", "bad", "moved", "broken"):
+        shown += [e.url for e in store.fetch_log(name)]
+        shown += [e.error or "" for e in store.fetch_log(name)]
     shown += [source_health(s, NOW).url for s in store.list_sources()]
+    shown += [source_health(s, NOW).reason for s in store.list_sources()]
     shown += [s.last_error or "" for s in store.list_sources()]
+    articles = store.articles_between(NOW - timedelta(days=1), NOW + timedelta(days=1))
+    shown += [a.url for a in articles] + [a.canonical_url for a in articles]
     assert all("s3cret" not in text and "wrongpw" not in text for text in shown), shown
     assert "alice:***@" in store.fetch_log("bad")[0].url
+    assert {a.url for a in articles} == {http_server.url("/a/1")}
 
 
 async def test_same_article_from_two_sources_is_stored_once(

@@ -9,7 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.provisional import urls
 
-from storage.urls import MIN_HASH_CHARS, canonical_url, content_hash, redacted
+from storage.urls import (
+    MIN_HASH_CHARS,
+    canonical_url,
+    content_hash,
+    redacted,
+    with_userinfo_of,
+    without_userinfo,
+)
 
 
 @pytest.mark.parametrize(
@@ -164,8 +171,10 @@ def test_redacted_hides_the_password_of_a_url(url: str, shown: str) -> None:
 
 @given(
     user=st.text(alphabet=string.ascii_letters + string.digits + "-._~%", max_size=12),
-    password=st.text(
-        alphabet=string.ascii_letters + string.digits + "-._~%!$&'()*+,;=", min_size=1, max_size=24
+    password=st.text(  # unescaped "@", "#" and "?" too: a user may type them so
+        alphabet=string.ascii_letters + string.digits + "-._~%!$&'()*+,;=@#?",
+        min_size=1,
+        max_size=24,
     ),
     path=st.text(alphabet=string.ascii_letters + "/?#=&@:", max_size=30),
 )
@@ -174,3 +183,21 @@ def test_redacted_never_shows_a_password(user: str, password: str, path: str) ->
     shown = redacted(url)
     assert shown == f"https://{user}:***@news.example.org/{path}"
     assert redacted(shown) == shown
+
+
+def test_userinfo_is_dropped_for_links_and_kept_where_a_source_moved_on_its_host() -> None:
+    assert without_userinfo("https://a:b@news.example/feed") == "https://news.example/feed"
+    assert without_userinfo("https://news.example/@me") == "https://news.example/@me"
+    old = "http://alice:s3cret@news.example/old.rss"
+    assert with_userinfo_of(old, "http://news.example/new.rss") == (
+        "http://alice:s3cret@news.example/new.rss"
+    )
+    assert with_userinfo_of(old, "https://news.example/new.rss") == (  # http -> https
+        "https://alice:s3cret@news.example/new.rss"
+    )
+    assert with_userinfo_of(old, "https://cdn.example/new.rss") == "https://cdn.example/new.rss"
+    assert with_userinfo_of(old, "http://news.example:8080/x") == "http://news.example:8080/x"
+    assert with_userinfo_of(old, "http://bob:x@news.example/x") == "http://bob:x@news.example/x"
+    assert with_userinfo_of("http://news.example/a", "http://news.example/b") == (
+        "http://news.example/b"
+    )

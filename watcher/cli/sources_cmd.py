@@ -62,7 +62,7 @@ def sources(ctx: click.Context, fmt: str) -> None:
                 "since": h.since.isoformat() if h.since else None,
                 "reason": h.reason,
                 "last_success_at": st.last_success_at.isoformat() if st.last_success_at else None,
-                "last_error": st.last_error,
+                "last_error": redacted(st.last_error) if st.last_error else None,
                 "last_error_at": st.last_error_at.isoformat() if st.last_error_at else None,
                 "consecutive_failures": st.consecutive_failures,
                 "items_seen": st.items_seen,
@@ -194,10 +194,12 @@ def add(
             url, title = asyncio.run(find())
             kind = "feed"
         except ParseError as exc:
-            click.echo(f"no feed found ({exc}); adding it as a page source", err=True)
+            click.echo(
+                f"no feed found ({redacted(str(exc))}); adding it as a page source", err=True
+            )
             kind = "page"
         except FetchError as exc:
-            raise WatcherError(f"cannot read {exc.url}: {exc.reason}") from exc
+            raise WatcherError(f"cannot read {redacted(exc.url)}: {redacted(exc.reason)}") from exc
     if any(s.url == url for s in config.sources):
         raise click.UsageError(f"{url} is already a source")
     taken = {s.name for s in config.sources}
@@ -206,7 +208,7 @@ def add(
     elif name in taken:
         raise click.UsageError(f"a source named {name!r} already exists")
     _append_sources(path, [_toml_block(name, url, kind, every, not no_fulltext)])
-    click.echo(f"added {name} ({kind}): {url}")
+    click.echo(f"added {name} ({kind}): {redacted(url)}")
 
 
 @sources.command("import")
