@@ -267,10 +267,17 @@ def _mask(m: re.Match[str]) -> str:
 
 def without_userinfo(url: str) -> str:
     """``url`` without its userinfo (a base for resolving a document's links: the links
-    must not carry the source's password)."""
+    must not carry the source's password). Parsed as a URL, so an ``@`` in a query or path
+    is left alone."""
     if "@" not in url:
         return url
-    return _USERINFO.sub(lambda m: m.group(1), url, count=1)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
 def with_userinfo_of(old: str, new: str) -> str:

@@ -188,6 +188,12 @@ def test_redacted_never_shows_a_password(user: str, password: str, path: str) ->
 def test_userinfo_is_dropped_for_links_and_kept_where_a_source_moved_on_its_host() -> None:
     assert without_userinfo("https://a:b@news.example/feed") == "https://news.example/feed"
     assert without_userinfo("https://news.example/@me") == "https://news.example/@me"
+    assert without_userinfo("https://news.example?to=a@b.example") == (
+        "https://news.example?to=a@b.example"
+    )
+    assert without_userinfo("https://u:p@w@news.example:8080/f?x=@y") == (
+        "https://news.example:8080/f?x=@y"
+    )
     old = "http://alice:s3cret@news.example/old.rss"
     assert with_userinfo_of(old, "http://news.example/new.rss") == (
         "http://alice:s3cret@news.example/new.rss"
