@@ -877,12 +877,12 @@ class Poller:
         permanent: bool,
         prev: PollHints | None = None,
     ) -> SourceReport:
-        reason = redacted(reason)  # (a parse error quotes the URL, password and all)
         report, nxt = self._failure(source, url, now, started, reason, status, retry_after, prev)
-        log.warning("source %s (%s) failed: %s", source.name, redacted(url), reason)
+        shown = report.error  # the reason without a password (see _failure)
+        log.warning("source %s (%s) failed: %s", source.name, redacted(url), shown)
         self.store.record_poll(
             FetchLogEntry(
-                source.name, redacted(url), now, "error", status, reason, report.duration_ms
+                source.name, redacted(url), now, "error", status, shown, report.duration_ms
             ),
             SourceUpdate(next_poll_at=nxt, retired=True if permanent else None),
         )
@@ -900,7 +900,8 @@ class Poller:
         prev: PollHints | None,
     ) -> tuple[SourceReport, datetime]:
         """A failed poll in the poller's own schedule (backoff from ``prev``, else from the
-        hints it keeps): its report and when the source is due next."""
+        hints it keeps): its report and when the source is due next. The reason is shown
+        without a password (a parse error quotes the URL, password and all)."""
         reason = redacted(reason)
         ms = int((time.perf_counter() - started) * 1000)
         prev = prev or self._hints.get(source.name) or PollHints()
