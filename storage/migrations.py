@@ -7,7 +7,8 @@ migrations applied to it. Migrations only ever get appended, never edited or reo
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # sqlite-utils is imported by the caller only when a migration is due
@@ -343,10 +344,8 @@ def create_current(conn: sqlite3.Connection) -> bool:
 
     if SCHEMA_VERSION_OF_SCRIPT != SCHEMA_VERSION:  # a migration added without the script
         return False
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with _immediate(conn):
         if schema_version(conn) != 0:
-            conn.execute("COMMIT")
             return False
         for statement in SCHEMA_STATEMENTS:
             try:
@@ -354,11 +353,6 @@ def create_current(conn: sqlite3.Connection) -> bool:
             except sqlite3.Error as exc:
                 raise MigrationError(f"creating the schema failed: {exc}") from exc
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
     return True
 
 
@@ -377,8 +371,7 @@ def migrate(db: Database, migrations: list[Migration] | None = None) -> int:
             f"({len(steps)}); upgrade ai-news-watcher or use another database file"
         )
     while current < len(steps):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _immediate(conn):
             current = schema_version(conn)  # another process may have migrated meanwhile
             if current < len(steps):
                 step = steps[current]
@@ -390,9 +383,18 @@ def migrate(db: Database, migrations: list[Migration] | None = None) -> int:
                     ) from exc
                 current += 1
                 conn.execute(f"PRAGMA user_version = {current:d}")
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
     return current
+
+
+@contextmanager
+def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """A ``BEGIN IMMEDIATE`` transaction, committed when the block ends (a ``return``
+    included) and rolled back if it raises."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
